@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+// Swiftlet: a Redis-compatible in-memory data server, shipped as a single-purpose VM appliance.
+//
+// Module layering (each depends only on the ones above it):
+//   RESP      wire protocol: incremental parser and reply writer (NIOCore only)
+//   Keyspace  stored values, databases, expiry, shards and their locks
+//   Commands  the command table (data) and one file of handlers per data type
+//   Server    SwiftNIO networking, config, connections, pub/sub, blocking, INFO
+//   swiftlet-server  thin executable
+import PackageDescription
+
+let package = Package(
+    name: "swiftlet",
+    products: [
+        .executable(name: "swiftlet-server", targets: ["swiftlet-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+    ],
+    targets: [
+        .target(
+            name: "RESP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
+            name: "Keyspace",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(
+            name: "Commands",
+            dependencies: [
+                "RESP", "Keyspace",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "RESP", "Keyspace", "Commands",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .executableTarget(
+            name: "swiftlet-server",
+            dependencies: ["Server"]
+        ),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Server"]),
+    ]
+)

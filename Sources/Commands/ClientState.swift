@@ -1,0 +1,129 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Keyspace
+import RESP
+
+/// What the networking layer offers to the rest of the server about one connection. Every method
+/// may be called from any thread; the implementation hops to the connection's event loop.
+public protocol ClientConnection: AnyObject, Sendable {
+    /// Sends a pub/sub message; encoded by the connection in its own protocol version.
+    func deliver(_ message: PushMessage)
+    /// A blocked command was served (or timed out): `reply` is its encoded reply (encoded for the
+    /// client's protocol by the server that served it). Processing of queued input resumes.
+    func unblock(with reply: ByteBuffer)
+    /// Closes the connection after flushing what is already queued (CLIENT KILL).
+    func kill()
+}
+
+/// A pub/sub push: `message`, `pmessage`, or a subscription confirmation.
+public struct PushMessage: Sendable {
+    public enum Kind: Sendable { case message, pmessage }
+    public var kind: Kind
+    public var pattern: ByteBuffer?
+    public var channel: ByteBuffer
+    public var payload: ByteBuffer
+    public init(kind: Kind, pattern: ByteBuffer?, channel: ByteBuffer, payload: ByteBuffer) {
+        self.kind = kind
+        self.pattern = pattern
+        self.channel = channel
+        self.payload = payload
+    }
+}
+
+/// CLIENT REPLY mode.
+public enum ReplyMode: Sendable { case on, off, skip }
+
+/// The state of one client connection that commands read and change.
+///
+/// SAFETY: `@unchecked Sendable` because the mutable fields are touched only on the connection's
+/// own event loop (commands of a client always run there), except `shared`, which other threads
+/// (CLIENT LIST, INFO) read under its lock.
+public final class ClientState: @unchecked Sendable {
+    public let id: Int
+    public let createdAt: Int64   // Unix ms
+    public weak var connection: (any ClientConnection)?
+
+    public var db = 0
+    public var proto: ProtocolVersion = .resp2
+    public var authenticated = true
+    public var replyMode: ReplyMode = .on
+
+    /// Commands queued by MULTI (owned copies); nil when not in a transaction.
+    public var multiQueue: [[ByteBuffer]]? = nil
+    /// A queued command was rejected (unknown, wrong arity): EXEC answers EXECABORT.
+    public var multiFailed = false
+    /// WATCH session and the keys it watches.
+    public var watchToken: WatchToken? = nil
+    public var watchedKeys: [WatchedKey] = []
+    /// Keys that were already logically expired when watched (Redis does not count their later
+    /// deletion as a change).
+    public var watchedExpiredAtWatch: Set<WatchedKey> = []
+
+    public var channels: Set<ByteBuffer> = []
+    public var patterns: Set<ByteBuffer> = []
+    public var subscriptionCount: Int { channels.count + patterns.count }
+
+    /// Fields other threads read (CLIENT LIST / INFO); updated once per read batch.
+    public struct Shared: Sendable {
+        public var name: String = ""
+        public var db = 0
+        public var lastCommand = "NULL"
+        public var lastInteraction: Int64 = 0
+        public var flags = "N"
+        public var resp = 2
+        public var libName = ""
+        public var libVersion = ""
+        public var subscriptions = 0
+        public var patterns = 0
+        public var inMulti = -1
+        public var queryBuffer = 0
+        public var outputBuffer = 0
+    }
+    public let shared: NIOLockedValueBox<Shared>
+    public let remoteAddress: String
+    public let localAddress: String
+    public let fd: Int32
+
+    public init(id: Int, remoteAddress: String, localAddress: String, fd: Int32, now: Int64) {
+        self.id = id
+        self.remoteAddress = remoteAddress
+        self.localAddress = localAddress
+        self.fd = fd
+        self.createdAt = now
+        var s = Shared()
+        s.lastInteraction = now
+        self.shared = NIOLockedValueBox(s)
+    }
+
+    public var inMulti: Bool { multiQueue != nil }
+
+    /// The CLIENT LIST / CLIENT INFO line for this client.
+    public func infoLine(now: Int64) -> String {
+        let s = shared.withLockedValue { $0 }
+        let age = (now - createdAt) / 1000
+        let idle = (now - s.lastInteraction) / 1000
+        return "id=\(id) addr=\(remoteAddress) laddr=\(localAddress) fd=\(fd) name=\(s.name) age=\(age) idle=\(idle) "
+            + "flags=\(s.flags) db=\(s.db) sub=\(s.subscriptions) psub=\(s.patterns) ssub=0 multi=\(s.inMulti) "
+            + "qbuf=\(s.queryBuffer) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 "
+            + "omem=\(s.outputBuffer) tot-mem=\(s.queryBuffer + s.outputBuffer + 1024) events=r "
+            + "cmd=\(s.lastCommand) user=default redir=-1 resp=\(s.resp) lib-name=\(s.libName) lib-ver=\(s.libVersion)"
+    }
+}
+
+/// Every connected client, for CLIENT LIST/KILL and INFO clients.
+public final class ClientRegistry: Sendable {
+    private let clients = NIOLockedValueBox<[Int: ClientState]>([:])
+    private let nextID = NIOLockedValueBox<Int>(0)
+
+    public init() {}
+
+    public func allocateID() -> Int {
+        nextID.withLockedValue { $0 += 1; return $0 }
+    }
+
+    public func add(_ client: ClientState) { clients.withLockedValue { $0[client.id] = client } }
+    public func remove(_ client: ClientState) { _ = clients.withLockedValue { $0.removeValue(forKey: client.id) } }
+    public var count: Int { clients.withLockedValue { $0.count } }
+    public var all: [ClientState] { clients.withLockedValue { Array($0.values) }.sorted { $0.id < $1.id } }
+    public func client(id: Int) -> ClientState? { clients.withLockedValue { $0[id] } }
+}

@@ -1,0 +1,173 @@
+import NIOCore
+import Keyspace
+
+/// Redis command flags (`COMMAND INFO` reports them; the server enforces some).
+public struct CommandFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let write = CommandFlags(rawValue: 1 << 0)
+    public static let readonly = CommandFlags(rawValue: 1 << 1)
+    public static let denyoom = CommandFlags(rawValue: 1 << 2)
+    public static let admin = CommandFlags(rawValue: 1 << 3)
+    public static let pubsub = CommandFlags(rawValue: 1 << 4)
+    public static let noscript = CommandFlags(rawValue: 1 << 5)
+    public static let blocking = CommandFlags(rawValue: 1 << 6)
+    public static let loading = CommandFlags(rawValue: 1 << 7)
+    public static let stale = CommandFlags(rawValue: 1 << 8)
+    public static let fast = CommandFlags(rawValue: 1 << 9)
+    /// Allowed before AUTH (AUTH, HELLO, QUIT, RESET).
+    public static let noAuth = CommandFlags(rawValue: 1 << 10)
+    /// Refused inside MULTI (MULTI, WATCH) or executed immediately (EXEC, DISCARD, QUIT, RESET).
+    public static let noMulti = CommandFlags(rawValue: 1 << 11)
+    /// Reaches keys it cannot name up front (KEYS, SCAN, FLUSHALL, SORT ... BY): lock every shard.
+    public static let wholeKeyspace = CommandFlags(rawValue: 1 << 12)
+    /// Touches no key at all: no shard lock is taken.
+    public static let noKeyspace = CommandFlags(rawValue: 1 << 13)
+    /// Allowed in RESP2 while subscribed.
+    public static let pubsubContext = CommandFlags(rawValue: 1 << 14)
+
+    public var names: [String] {
+        var out: [String] = []
+        let table: [(CommandFlags, String)] = [
+            (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"),
+            (.pubsub, "pubsub"), (.noscript, "noscript"), (.blocking, "blocking"), (.loading, "loading"),
+            (.stale, "stale"), (.fast, "fast"), (.noAuth, "no_auth"), (.noMulti, "no_multi"),
+        ]
+        for (flag, name) in table where contains(flag) { out.append(name) }
+        return out
+    }
+}
+
+/// Where a command's key arguments are (Redis's legacy first/last/step plus the `numkeys` form).
+public enum KeySpec: Sendable {
+    case none
+    /// Keys at `first`, `first+step`, ... up to `last` (negative: counted from the end, -1 = last).
+    case range(first: Int, last: Int, step: Int)
+    /// `numkeys` at index `countIndex`, the keys right after it; `also` lists fixed extra key
+    /// positions (ZUNIONSTORE's destination at 1).
+    case counted(countIndex: Int, also: [Int])
+    /// Computed by a function of the arguments (positions of the keys).
+    case custom(@Sendable ([ByteBuffer]) -> [Int])
+
+    /// Positions of key arguments for this invocation (already arity-checked).
+    public func positions(in args: [ByteBuffer]) -> [Int] {
+        switch self {
+        case .none:
+            return []
+        case let .range(first, last, step):
+            let end = last < 0 ? args.count + last : min(last, args.count - 1)
+            guard first <= end else { return [] }
+            return Array(stride(from: first, through: end, by: step))
+        case let .counted(countIndex, also):
+            guard countIndex < args.count, let n = args[countIndex].intValue, n > 0 else { return also }
+            let first = countIndex + 1
+            let last = min(first + n, args.count)
+            return also + Array(first..<last)
+        case let .custom(f):
+            return f(args)
+        }
+    }
+
+    /// The legacy (first, last, step) triple COMMAND INFO reports.
+    public var legacy: (Int, Int, Int) {
+        switch self {
+        case .none: return (0, 0, 0)
+        case let .range(first, last, step): return (first, last, step)
+        case let .counted(countIndex, also): return (also.first ?? countIndex + 1, also.isEmpty ? countIndex + 1 : also.first!, 1)
+        case .custom: return (0, 0, 0)
+        }
+    }
+}
+
+public typealias CommandHandler = @Sendable (inout CommandContext) -> Void
+
+/// One row of the command table: everything the server needs to know about a command before it
+/// runs it (arity, flags, where its keys are) and the handler that runs it.
+public struct Command: Sendable {
+    public let name: String
+    /// Redis convention: N means exactly N arguments including the name, -N means at least N.
+    public let arity: Int
+    public let flags: CommandFlags
+    public let keys: KeySpec
+    /// Docs group (`string`, `list`, `connection`, ...).
+    public let group: String
+    public let summary: String
+    public let handler: CommandHandler
+    public let subcommands: [String: Command]
+
+    public init(_ name: String, arity: Int, flags: CommandFlags, keys: KeySpec = .none, group: String,
+                summary: String = "", subcommands: [Command] = [], handler: @escaping CommandHandler = { _ in }) {
+        self.name = name
+        self.arity = arity
+        self.flags = flags
+        self.keys = keys
+        self.group = group
+        self.summary = summary
+        self.handler = handler
+        var subs: [String: Command] = [:]
+        for s in subcommands { subs[s.name] = s }
+        self.subcommands = subs
+    }
+
+    public func acceptsArgumentCount(_ n: Int) -> Bool {
+        arity >= 0 ? n == arity : n >= -arity
+    }
+
+    /// The shards this invocation must lock.
+    @inlinable
+    public func lockMask(_ args: [ByteBuffer]) -> UInt64 {
+        if flags.contains(.noKeyspace) { return 0 }
+        if flags.contains(.wholeKeyspace) { return Keyspace.allShardsMask }
+        if case let .range(first, last, _) = keys, first == last, first < args.count {
+            return Keyspace.mask(for: args[first])   // the common single-key case, no array
+        }
+        var mask: UInt64 = 0
+        for p in keys.positions(in: args) where p < args.count {
+            mask |= Keyspace.mask(for: args[p])
+        }
+        return mask
+    }
+}
+
+/// All commands by lower-case name.
+public struct CommandTable: Sendable {
+    public private(set) var commands: [String: Command] = [:]
+
+    public init(_ commands: [Command]) {
+        for c in commands {
+            precondition(self.commands[c.name] == nil, "command \(c.name) registered twice")
+            self.commands[c.name] = c
+        }
+    }
+
+    public mutating func add(_ more: [Command]) {
+        for c in more {
+            precondition(commands[c.name] == nil, "command \(c.name) registered twice")
+            commands[c.name] = c
+        }
+    }
+
+    /// Looks a command up by its (any-case) name without allocating for names up to 32 bytes.
+    public func lookup(_ name: ByteBuffer) -> Command? {
+        let n = name.readableBytes
+        guard n > 0, n <= 32 else { return nil }
+        return name.withUnsafeReadableBytes { raw -> Command? in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { lower in
+                for i in 0..<n {
+                    let c = raw[i]
+                    lower[i] = (c >= 65 && c <= 90) ? c | 0x20 : c
+                }
+                let s = String(decoding: UnsafeBufferPointer(lower), as: UTF8.self)
+                return commands[s]
+            }
+        }
+    }
+
+    /// Every command Swiftlet serves, one array per file.
+    public static let allCommands: [Command] =
+        keyCommands + stringCommands + listCommands + hashCommands + setCommands + sortedSetCommands
+        + connectionCommands + serverCommands + transactionCommands + pubsubCommands
+
+    public static let standard = CommandTable(allCommands)
+}

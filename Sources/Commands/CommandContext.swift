@@ -1,0 +1,244 @@
+import DequeModule
+import NIOCore
+import Keyspace
+import RESP
+
+/// Everything a handler needs for one invocation: its arguments, where to write the reply, the
+/// calling client, and the (already locked) keyspace.
+///
+/// Contract for handlers:
+/// - Only keys named by the command's `KeySpec` may be touched: only their shards are locked.
+/// - Read through `lookup`/`read*`, which apply lazy expiry and count hits and misses.
+/// - After changing a key, call `changed(key)`: it invalidates WATCH, counts the change for the
+///   save rules, and wakes clients blocked on the key.
+/// - Exactly one reply per invocation (a blocking command that blocks replies later).
+public struct CommandContext {
+    public var args: [ByteBuffer]
+    public var out: ReplyWriter
+    public let keyspace: Keyspace
+    public let client: ClientState
+    public let server: ServerRuntime
+    /// Time of the command in Unix ms, fixed for its whole run (and for a whole EXEC), so a key
+    /// cannot expire halfway through.
+    public var now: Int64
+    /// Selected database.
+    public var db: Int
+    /// Shards this invocation holds (checked in debug builds).
+    public var lockedMask: UInt64 = 0
+    /// Keys changed by this invocation that blocked clients may be waiting on.
+    public var readyKeys: [WatchedKey] = []
+    /// Number of changes, for `rdb_changes_since_last_save`.
+    public var dirty = 0
+    /// True when run from EXEC: blocking commands must not block.
+    public var inTransaction = false
+    /// Set when a blocked client is being served: a blocking command that still finds nothing
+    /// sets `stillBlocked` instead of replying.
+    public var servingBlocked = false
+    public var stillBlocked = false
+    /// Set by a blocking command that blocked: the connection waits for the waiter's reply.
+    public var blockedWaiter: BlockedWaiter?
+    /// Set by QUIT and CLIENT KILL of oneself: close once the reply is written.
+    public var closeAfterReply = false
+
+    /// Prepares the context for the next command of the same client.
+    @inlinable
+    public mutating func begin(now: Int64) {
+        self.now = now
+        self.db = client.db
+        self.stillBlocked = false
+        self.servingBlocked = false
+        self.inTransaction = false
+    }
+
+    public init(args: [ByteBuffer], out: ReplyWriter, keyspace: Keyspace, client: ClientState,
+                server: ServerRuntime, now: Int64, db: Int) {
+        self.args = args
+        self.out = out
+        self.keyspace = keyspace
+        self.client = client
+        self.server = server
+        self.now = now
+        self.db = db
+    }
+
+    @inlinable
+    func shard(_ key: ByteBuffer) -> Shard {
+        let index = KeySlot.shard(key)
+        assert(lockedMask & (1 << UInt64(index)) != 0, "key \(key.string) touched without its shard lock")
+        return keyspace.shards[index]
+    }
+
+    // MARK: reading
+
+    /// The live entry for `key`, deleting it first if it has expired. Does not count hits.
+    public mutating func entry(_ key: ByteBuffer) -> Entry? {
+        let shard = shard(key)
+        guard let entry = shard.dbs[db].entry(key) else { return nil }
+        if Database.isExpired(entry, now: now) {
+            expire(key, in: shard)
+            return nil
+        }
+        return entry
+    }
+
+    /// The value for reading (counts a keyspace hit or miss, as Redis's `lookupKeyRead`).
+    public mutating func lookup(_ key: ByteBuffer) -> Value? {
+        let shard = shard(key)
+        if let entry = entry(key) {
+            shard.stats.keyspaceHits += 1
+            return entry.value
+        }
+        shard.stats.keyspaceMisses += 1
+        return nil
+    }
+
+    public mutating func exists(_ key: ByteBuffer) -> Bool { entry(key) != nil }
+
+    private mutating func expire(_ key: ByteBuffer, in shard: Shard) {
+        shard.dbs[db].remove(key)
+        shard.stats.expiredKeys += 1
+        shard.touchWatched(db: db, key: key)
+        server.propagateExpired(db: db, key: key)
+    }
+
+    /// Typed read: `.missing`, `.wrongType` (nothing replied yet) or the value.
+    public mutating func read<T>(_ key: ByteBuffer, as kind: ValueKind<T>) -> Access<T> {
+        guard let value = lookup(key) else { return .missing }
+        guard let typed = kind.extract(value) else { return .wrongType }
+        return .found(typed)
+    }
+
+    // MARK: writing
+
+    /// Replaces the key's value (expiry cleared unless `keepTTL`) and records the change.
+    public mutating func set(_ key: ByteBuffer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
+        let shard = shard(key)
+        if keepTTL, let old = shard.dbs[db].entry(key), Database.isExpired(old, now: now) {
+            expire(key, in: shard)
+        }
+        shard.dbs[db].set(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: server.lruClock)
+        changed(key)
+    }
+
+    /// Deletes the key; true when it existed (and had not expired).
+    @discardableResult
+    public mutating func delete(_ key: ByteBuffer) -> Bool {
+        guard entry(key) != nil else { return false }
+        shard(key).dbs[db].remove(key)
+        changed(key)
+        return true
+    }
+
+    /// Mutates a collection in place. With `create`, a missing key starts as the empty
+    /// collection; a collection left empty is deleted (Redis never stores empty collections).
+    /// Does not call `changed`: the handler knows whether anything changed.
+    public mutating func modify<T, R>(_ key: ByteBuffer, as kind: ValueKind<T>, create: Bool,
+                                      _ body: (inout T) -> R) -> Access<R> {
+        _ = entry(key)   // lazy expiry first
+        let clock = server.lruClock
+        return shard(key).dbs[db].modify(key) { slot -> Access<R> in
+            guard var current = slot else {
+                guard create else { return .missing }
+                var fresh = kind.empty
+                let result = body(&fresh)
+                if !kind.isEmpty(fresh) { slot = Entry(value: kind.wrap(fresh), lastAccess: clock) }
+                return .found(result)
+            }
+            guard var typed = kind.extract(current.value) else { return .wrongType }
+            current.value = .string(ByteBuffer())   // drop the second reference before mutating
+            let result = body(&typed)
+            if kind.isEmpty(typed) {
+                slot = nil
+            } else {
+                current.value = kind.wrap(typed)
+                current.lastAccess = clock
+                slot = current
+            }
+            return .found(result)
+        }
+    }
+
+    /// Sets the expiry of an existing key (0 clears it) and records the change.
+    @discardableResult
+    public mutating func setExpire(_ key: ByteBuffer, at expireAt: Int64) -> Bool {
+        guard entry(key) != nil else { return false }
+        shard(key).dbs[db].setExpire(key, expireAt)
+        changed(key)
+        return true
+    }
+
+    /// Records a change to `key`: WATCH invalidation, the dirty counter, blocked-client wake-up.
+    public mutating func changed(_ key: ByteBuffer, count: Int = 1) {
+        let shard = shard(key)
+        shard.touchWatched(db: db, key: key)
+        dirty += count
+        if server.blocking.hasWaiters {
+            readyKeys.append(WatchedKey(db: db, key: key))
+        }
+    }
+
+    // MARK: replies shared by many commands
+
+    public mutating func replyWrongType() { out.error(TypeError.wrongType) }
+    public mutating func replySyntaxError() { out.error("ERR syntax error") }
+    public mutating func replyNotInteger() { out.error("ERR value is not an integer or out of range") }
+    public mutating func replyNotFloat() { out.error("ERR value is not a valid float") }
+
+    /// Argument `i` as an integer, or replies the standard error and returns nil.
+    public mutating func integerArgument(_ i: Int) -> Int? {
+        guard let v = args[i].intValue else { replyNotInteger(); return nil }
+        return v
+    }
+
+    public var commandName: String { args.isEmpty ? "" : args[0].string.lowercased() }
+}
+
+/// Result of a typed access.
+public enum Access<T> {
+    case missing
+    case wrongType
+    case found(T)
+}
+
+/// How to get a typed collection in and out of a `Value`.
+public struct ValueKind<T: Sendable>: Sendable {
+    public let extract: @Sendable (Value) -> T?
+    public let wrap: @Sendable (T) -> Value
+    public let empty: T
+    public let isEmpty: @Sendable (T) -> Bool
+}
+
+extension ValueKind where T == ByteBuffer {
+    public static var string: ValueKind<ByteBuffer> {
+        ValueKind(extract: { if case .string(let s) = $0 { return s } else { return nil } },
+                  wrap: { .string($0) }, empty: ByteBuffer(), isEmpty: { _ in false })
+    }
+}
+
+extension ValueKind where T == Deque<ByteBuffer> {
+    public static var list: ValueKind<Deque<ByteBuffer>> {
+        ValueKind(extract: { if case .list(let l) = $0 { return l } else { return nil } },
+                  wrap: { .list($0) }, empty: [], isEmpty: { $0.isEmpty })
+    }
+}
+
+extension ValueKind where T == [ByteBuffer: ByteBuffer] {
+    public static var hash: ValueKind<[ByteBuffer: ByteBuffer]> {
+        ValueKind(extract: { if case .hash(let h) = $0 { return h } else { return nil } },
+                  wrap: { .hash($0) }, empty: [:], isEmpty: { $0.isEmpty })
+    }
+}
+
+extension ValueKind where T == Set<ByteBuffer> {
+    public static var set: ValueKind<Set<ByteBuffer>> {
+        ValueKind(extract: { if case .set(let s) = $0 { return s } else { return nil } },
+                  wrap: { .set($0) }, empty: [], isEmpty: { $0.isEmpty })
+    }
+}
+
+extension ValueKind where T == SortedSet {
+    public static var zset: ValueKind<SortedSet> {
+        ValueKind(extract: { if case .zset(let z) = $0 { return z } else { return nil } },
+                  wrap: { .zset($0) }, empty: SortedSet(), isEmpty: { $0.count == 0 })
+    }
+}

@@ -1,0 +1,125 @@
+import NIOCore
+import Keyspace
+import RESP
+
+/// What the connection must do after a command.
+public enum DispatchOutcome {
+    /// The reply (if any) is in `ctx.out`.
+    case done
+    /// The client is blocked; its reply will arrive through `ClientConnection.unblock`.
+    case blocked(BlockedWaiter)
+    /// Write what is in `ctx.out`, then close (QUIT, CLIENT KILL of itself).
+    case close
+}
+
+extension ServerRuntime {
+    /// Validates and runs the command in `ctx.args` for `ctx.client`: command lookup, arity, AUTH,
+    /// the RESP2 subscriber context, MULTI queueing; then the handler under its shard locks; then
+    /// wakes clients blocked on keys it filled. This is the whole command path between the parser
+    /// and the reply buffer.
+    public func dispatch(_ ctx: inout CommandContext) -> DispatchOutcome {
+        let client = ctx.client
+        guard let command = resolve(&ctx) else {
+            if client.inMulti { client.multiFailed = true }
+            stats.errorReplies.wrappingIncrement(ordering: .relaxed)
+            return .done
+        }
+        if !client.authenticated && !command.flags.contains(.noAuth) {
+            ctx.out.error("NOAUTH Authentication required.")
+            return .done
+        }
+        if client.proto == .resp2 && client.subscriptionCount > 0 && !command.flags.contains(.pubsubContext) {
+            ctx.out.error("ERR Can't execute '\(command.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+            return .done
+        }
+        if client.inMulti && !command.flags.contains(.noMulti) {
+            client.multiQueue!.append(ctx.args.map { $0.owned() })
+            ctx.out.simple("QUEUED")
+            return .done
+        }
+        if client.replyMode != .on {
+            return runSilently(command, &ctx)
+        }
+        return run(command, &ctx)
+    }
+
+    /// Looks up the command (and subcommand) and checks arity; replies the error and returns nil
+    /// when the invocation is not valid.
+    func resolve(_ ctx: inout CommandContext) -> Command? {
+        guard let command = table.lookup(ctx.args[0]) else {
+            var list = ""
+            for arg in ctx.args.dropFirst() where list.utf8.count < 128 {
+                list += "'\(arg.string.prefix(128 - list.utf8.count))' "
+            }
+            ctx.out.error("ERR unknown command '\(ctx.args[0].string.prefix(128))', with args beginning with: \(list)")
+            return nil
+        }
+        if command.subcommands.isEmpty {
+            guard command.acceptsArgumentCount(ctx.args.count) else {
+                ctx.out.error("ERR wrong number of arguments for '\(command.name)' command")
+                return nil
+            }
+            return command
+        }
+        guard ctx.args.count >= 2 else {
+            ctx.out.error("ERR wrong number of arguments for '\(command.name)' command")
+            return nil
+        }
+        let subName = ctx.args[1].string.lowercased()
+        guard let sub = command.subcommands[subName] else {
+            ctx.out.error("ERR unknown subcommand '\(ctx.args[1].string.prefix(128))'. Try \(command.name.uppercased()) HELP.")
+            return nil
+        }
+        guard sub.acceptsArgumentCount(ctx.args.count) else {
+            ctx.out.error("ERR wrong number of arguments for '\(command.name)|\(sub.name)' command")
+            return nil
+        }
+        return sub
+    }
+
+    /// Runs a resolved command under its shard locks, then does the after-command work.
+    public func run(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
+        let mask = command.lockMask(ctx.args)
+        keyspace.lock(mask)
+        ctx.lockedMask = mask
+        command.handler(&ctx)
+        keyspace.unlock(mask)
+        ctx.lockedMask = 0
+        return afterCommand(&ctx)
+    }
+
+    /// CLIENT REPLY OFF/SKIP: run, then drop what the command wrote.
+    private func runSilently(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
+        let mark = ctx.out.buffer.writerIndex
+        let before = ctx.client.replyMode
+        let outcome = run(command, &ctx)
+        // CLIENT REPLY ON itself must be answered; anything else is suppressed.
+        if before != .on && ctx.client.replyMode != .on || before == .skip {
+            ctx.out.buffer.moveWriterIndex(to: mark)
+        }
+        if before == .skip && ctx.client.replyMode == .skip { ctx.client.replyMode = .on }
+        return outcome
+    }
+
+    /// Counts the changes and serves blocked clients whose keys were filled.
+    func afterCommand(_ ctx: inout CommandContext) -> DispatchOutcome {
+        if ctx.dirty > 0 {
+            stats.changesSinceSave.wrappingIncrement(by: ctx.dirty, ordering: .relaxed)
+            ctx.dirty = 0
+        }
+        if !ctx.readyKeys.isEmpty {
+            let ready = ctx.readyKeys
+            ctx.readyKeys.removeAll()
+            blocking.serve(readyKeys: ready, runtime: self)
+        }
+        if let waiter = ctx.blockedWaiter {
+            ctx.blockedWaiter = nil
+            return .blocked(waiter)
+        }
+        if ctx.closeAfterReply {
+            ctx.closeAfterReply = false
+            return .close
+        }
+        return .done
+    }
+}

@@ -1,0 +1,7 @@
+import NIOCore
+import Keyspace
+import RESP
+
+extension CommandTable {
+    static let pubsubCommands: [Command] = []
+}

@@ -1,0 +1,76 @@
+import Atomics
+import NIOCore
+import Keyspace
+import RESP
+
+/// What only the server process can answer (configuration, INFO, shutdown, persistence); the
+/// Server module implements it. Handlers reach it through `ctx.server.hooks`.
+public protocol ServerHooks: AnyObject, Sendable {
+    /// `CONFIG GET` pairs for glob patterns, lower-case names.
+    func configGet(_ patterns: [String]) -> [(String, String)]
+    /// Applies `CONFIG SET name value ...` atomically; returns the error message on failure.
+    func configSet(_ pairs: [(String, String)]) -> String?
+    func configRewrite() -> String?
+    func resetStats()
+    /// INFO text for the sections asked (empty: the default set).
+    func info(sections: [String], client: ClientState) -> String
+    /// SHUTDOWN: returns an error message if it cannot shut down; otherwise does not return.
+    func shutdown(save: Bool?) -> String?
+    /// Checks AUTH credentials; nil when fine, else the error to reply.
+    func authenticate(user: String?, password: ByteBuffer) -> String?
+    var requiresAuth: Bool { get }
+    /// Unix seconds of the last successful save (LASTSAVE).
+    var lastSave: Int { get }
+}
+
+/// Process-wide counters (INFO stats).
+public final class ServerStats: Sendable {
+    public let commandsProcessed = ManagedAtomic<Int>(0)
+    public let connectionsReceived = ManagedAtomic<Int>(0)
+    public let rejectedConnections = ManagedAtomic<Int>(0)
+    public let changesSinceSave = ManagedAtomic<Int>(0)
+    public let netInputBytes = ManagedAtomic<Int>(0)
+    public let netOutputBytes = ManagedAtomic<Int>(0)
+    public let pubsubMessages = ManagedAtomic<Int>(0)
+    public let errorReplies = ManagedAtomic<Int>(0)
+    public init() {}
+
+    public func reset() {
+        commandsProcessed.store(0, ordering: .relaxed)
+        connectionsReceived.store(0, ordering: .relaxed)
+        rejectedConnections.store(0, ordering: .relaxed)
+        netInputBytes.store(0, ordering: .relaxed)
+        netOutputBytes.store(0, ordering: .relaxed)
+        pubsubMessages.store(0, ordering: .relaxed)
+        errorReplies.store(0, ordering: .relaxed)
+    }
+}
+
+/// The shared, thread-safe parts of a running server that commands use.
+///
+/// SAFETY: `@unchecked Sendable` because `hooks` and `table` are assigned once during start-up,
+/// before the first connection is accepted, and only read afterwards.
+public final class ServerRuntime: @unchecked Sendable {
+    public let keyspace: Keyspace
+    public let blocking = BlockingRegistry()
+    public let pubsub = PubSubHub()
+    public let clients = ClientRegistry()
+    public let stats = ServerStats()
+    public let startTime = currentTimeMillis()
+    public internal(set) var table: CommandTable
+    public var hooks: (any ServerHooks)!
+    /// Active expiry may be switched off by DEBUG SET-ACTIVE-EXPIRE 0.
+    public let activeExpireEnabled = ManagedAtomic<Bool>(true)
+
+    public init(keyspace: Keyspace, table: CommandTable) {
+        self.keyspace = keyspace
+        self.table = table
+    }
+
+    /// Seconds-resolution clock for OBJECT IDLETIME (like Redis's LRU clock).
+    public var lruClock: UInt32 { UInt32(truncatingIfNeeded: currentTimeMillis() / 1000) }
+
+    /// A key deleted because it expired. Replicas and the append-only file will receive it as a
+    /// DEL here; nothing consumes it yet.
+    public func propagateExpired(db: Int, key: ByteBuffer) {}
+}

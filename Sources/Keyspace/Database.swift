@@ -1,0 +1,161 @@
+import NIOCore
+
+/// Where a key lives. Every key hashes (FNV-1a, fixed seed, so the placement is the same in every
+/// process) to one of `slotCount` slots; slot `s` belongs to shard `s % shardCount`.
+///
+/// Slots do two jobs: each is a small dictionary, so a snapshot copies only the slots that a
+/// writer touches while it runs (see Docs/design.md), and SCAN's cursor is simply the next slot,
+/// which gives Redis's full-iteration guarantee without relying on a hash table's internal order.
+public enum KeySlot {
+    public static let shardCount = 64
+    public static let slotCount = 16384
+    public static let slotsPerShard = slotCount / shardCount
+
+    @inlinable
+    public static func hash(_ key: ByteBuffer) -> UInt64 {
+        key.withUnsafeReadableBytes { raw in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in raw {
+                h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
+            return h ^ (h >> 29)
+        }
+    }
+
+    @inlinable public static func slot(_ key: ByteBuffer) -> Int { Int(truncatingIfNeeded: hash(key)) & (slotCount - 1) }
+    @inlinable public static func shard(ofSlot slot: Int) -> Int { slot & (shardCount - 1) }
+    @inlinable public static func shard(_ key: ByteBuffer) -> Int { shard(ofSlot: slot(key)) }
+    /// Index of a slot inside its shard's tables.
+    @inlinable public static func localIndex(ofSlot slot: Int) -> Int { slot / shardCount }
+}
+
+/// One numbered database's share of one shard: the keys whose slot belongs to that shard, one
+/// dictionary per slot.
+///
+/// A plain value type with no locking and no side effects; `Shard` wraps it with the lock, WATCH
+/// invalidation and statistics. Expiry is lazy here: `isExpired` says whether an entry is past its
+/// time and the shard decides to delete it.
+public struct Database: Sendable {
+    public private(set) var tables: [[ByteBuffer: Entry]]
+    public private(set) var volatile = VolatileKeys()
+    public private(set) var count = 0
+
+    public init() {
+        tables = Array(repeating: [:], count: KeySlot.slotsPerShard)
+    }
+
+    public var expiresCount: Int { volatile.count }
+
+    @inlinable
+    public static func isExpired(_ entry: Entry, now: Int64) -> Bool {
+        entry.expireAt != 0 && entry.expireAt <= now
+    }
+
+    @inlinable
+    static func table(_ key: ByteBuffer) -> Int { KeySlot.localIndex(ofSlot: KeySlot.slot(key)) }
+
+    public func entry(_ key: ByteBuffer) -> Entry? { tables[Database.table(key)][key] }
+
+    /// Stores `value`, replacing any old value. The expiry becomes `expireAt` unless `keepTTL`.
+    /// Returns true when the key did not exist.
+    @discardableResult
+    public mutating func set(_ key: ByteBuffer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false, clock: UInt32 = 0) -> Bool {
+        let t = Database.table(key)
+        if let index = tables[t].index(forKey: key) {
+            let oldExpire = tables[t].values[index].expireAt
+            let newExpire = keepTTL ? oldExpire : expireAt
+            tables[t].values[index] = Entry(value: value, expireAt: newExpire, lastAccess: clock)
+            if oldExpire != 0 && newExpire == 0 { volatile.remove(key) }
+            if oldExpire == 0 && newExpire != 0 { volatile.insert(tables[t].keys[index]) }
+            return false
+        }
+        let stored = key.owned()
+        tables[t][stored] = Entry(value: value, expireAt: expireAt, lastAccess: clock)
+        count += 1
+        if expireAt != 0 { volatile.insert(stored) }
+        return true
+    }
+
+    /// Mutates the entry in place: when the collection inside is uniquely referenced it is not
+    /// copied. The body sees nil for a missing key; leaving nil deletes the key, leaving a value
+    /// creates or updates it.
+    public mutating func modify<R>(_ key: ByteBuffer, _ body: (inout Entry?) -> R) -> R {
+        let t = Database.table(key)
+        if let index = tables[t].index(forKey: key) {
+            var entry: Entry? = tables[t].values[index]
+            // Leave a placeholder so `entry` holds the only reference to the collection.
+            tables[t].values[index].value = .string(ByteBuffer())
+            let result = body(&entry)
+            let oldExpire = tables[t].values[index].expireAt
+            if let entry {
+                tables[t].values[index] = entry
+                if oldExpire != 0 && entry.expireAt == 0 { volatile.remove(key) }
+                if oldExpire == 0 && entry.expireAt != 0 { volatile.insert(tables[t].keys[index]) }
+            } else {
+                tables[t].remove(at: index)
+                count -= 1
+                if oldExpire != 0 { volatile.remove(key) }
+            }
+            return result
+        }
+        var entry: Entry? = nil
+        let result = body(&entry)
+        if let entry {
+            let stored = key.owned()
+            tables[t][stored] = entry
+            count += 1
+            if entry.expireAt != 0 { volatile.insert(stored) }
+        }
+        return result
+    }
+
+    @discardableResult
+    public mutating func remove(_ key: ByteBuffer) -> Entry? {
+        let t = Database.table(key)
+        guard let removed = tables[t].removeValue(forKey: key) else { return nil }
+        count -= 1
+        if removed.expireAt != 0 { volatile.remove(key) }
+        return removed
+    }
+
+    /// Sets or clears (0) the expiry of an existing key. Returns false when the key is missing.
+    @discardableResult
+    public mutating func setExpire(_ key: ByteBuffer, _ expireAt: Int64) -> Bool {
+        let t = Database.table(key)
+        guard let index = tables[t].index(forKey: key) else { return false }
+        let old = tables[t].values[index].expireAt
+        tables[t].values[index].expireAt = expireAt
+        if old == 0 && expireAt != 0 { volatile.insert(tables[t].keys[index]) }
+        if old != 0 && expireAt == 0 { volatile.remove(key) }
+        return true
+    }
+
+    public mutating func touch(_ key: ByteBuffer, clock: UInt32) {
+        let t = Database.table(key)
+        guard let index = tables[t].index(forKey: key) else { return }
+        tables[t].values[index].lastAccess = clock
+    }
+
+    public mutating func removeAll() {
+        self = Database()
+    }
+
+    /// Keys of one slot (by its index inside the shard), for SCAN.
+    public func keys(inLocalTable index: Int) -> Dictionary<ByteBuffer, Entry>.Keys {
+        tables[index].keys
+    }
+
+    public func randomVolatileKey<G: RandomNumberGenerator>(using generator: inout G) -> ByteBuffer? {
+        volatile.randomKey(using: &generator)
+    }
+
+    /// A uniformly chosen slot table, then a key in it (close enough to uniform for RANDOMKEY, as
+    /// Redis's own bucket sampling is).
+    public func randomKey<G: RandomNumberGenerator>(using generator: inout G) -> ByteBuffer? {
+        guard count > 0 else { return nil }
+        var t = Int.random(in: 0..<tables.count, using: &generator)
+        while tables[t].isEmpty { t = (t + 1) % tables.count }
+        let offset = Int.random(in: 0..<tables[t].count, using: &generator)
+        return tables[t].keys[tables[t].keys.index(tables[t].keys.startIndex, offsetBy: offset)]
+    }
+}

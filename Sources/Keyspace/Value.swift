@@ -1,0 +1,77 @@
+import DequeModule
+import NIOCore
+
+/// A stored value. Every payload is a value type with copy-on-write storage: copying a `Value`
+/// (or a whole database dictionary) is O(1) and later writes copy only what they touch. That is
+/// what lets a snapshot take a point-in-time view of a shard without fork (see Docs/design.md).
+///
+/// Not to be confused with a reply: replies are written by `ReplyWriter` and never stored.
+public enum Value: Sendable {
+    case string(ByteBuffer)
+    case list(Deque<ByteBuffer>)
+    case hash([ByteBuffer: ByteBuffer])
+    case set(Set<ByteBuffer>)
+    case zset(SortedSet)
+
+    /// The name `TYPE` reports.
+    public var typeName: StaticString {
+        switch self {
+        case .string: return "string"
+        case .list: return "list"
+        case .hash: return "hash"
+        case .set: return "set"
+        case .zset: return "zset"
+        }
+    }
+
+    /// The name `OBJECT ENCODING` reports. Swiftlet has one representation per type; it reports the
+    /// encoding Redis 7.0 would pick for the same contents (with its default thresholds), because
+    /// clients and tests use it as a size/shape hint.
+    public var encodingName: String {
+        switch self {
+        case .string(let s):
+            if s.readableBytes <= 20, s.int64Value != nil { return "int" }
+            return s.readableBytes <= 44 ? "embstr" : "raw"
+        case .list(let l):
+            return l.count <= 128 && l.allSatisfy({ $0.readableBytes <= 64 }) ? "listpack" : "quicklist"
+        case .hash(let h):
+            return h.count <= 128 && h.allSatisfy({ $0.key.readableBytes <= 64 && $0.value.readableBytes <= 64 })
+                ? "listpack" : "hashtable"
+        case .set(let s):
+            return s.count <= 512 && s.allSatisfy({ $0.int64Value != nil }) ? "intset" : "hashtable"
+        case .zset(let z):
+            return z.count <= 128 && z.maxMemberLength <= 64 ? "listpack" : "skiplist"
+        }
+    }
+
+    /// Number of elements (1 for a string), for memory estimates and SCAN-style accounting.
+    public var elementCount: Int {
+        switch self {
+        case .string: return 1
+        case .list(let l): return l.count
+        case .hash(let h): return h.count
+        case .set(let s): return s.count
+        case .zset(let z): return z.count
+        }
+    }
+}
+
+/// One key's slot in a database.
+public struct Entry: Sendable {
+    public var value: Value
+    /// Absolute expiry in Unix milliseconds; 0 when the key is persistent.
+    public var expireAt: Int64
+    /// Last access, in seconds of the server's LRU clock (OBJECT IDLETIME).
+    public var lastAccess: UInt32
+
+    public init(value: Value, expireAt: Int64 = 0, lastAccess: UInt32 = 0) {
+        self.value = value
+        self.expireAt = expireAt
+        self.lastAccess = lastAccess
+    }
+}
+
+/// Error replies shared by every type's commands.
+public enum TypeError {
+    public static let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+}

@@ -1,0 +1,236 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A protocol violation by the client. `message` is what follows `-ERR Protocol error: `;
+/// the connection answers it and is then closed, as Redis does.
+public struct ProtocolError: Error, Equatable, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// Limits the parser enforces, mirroring redis-server's `processMultibulkBuffer`/`processInlineBuffer`.
+public struct ParserLimits: Sendable {
+    /// `proto-max-bulk-len` (default 512 MiB).
+    public var maxBulkLength: Int = 512 * 1024 * 1024
+    /// Longest inline command or `*`/`$` header line before the client is considered hostile.
+    public var maxInlineLength: Int = 64 * 1024
+    /// Largest multibulk count accepted (Redis: INT_MAX).
+    public var maxMultibulkLength: Int = Int(Int32.max)
+    public init() {}
+}
+
+/// Incremental RESP request parser.
+///
+/// Requests are either RESP arrays of bulk strings (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) or inline
+/// commands (`GET k\r\n`). The parser keeps its position inside a partially received array
+/// (how many arguments remain, the length of the bulk string being waited for) so bytes that were
+/// already consumed are never scanned again, whatever the split points.
+///
+/// Arguments are zero-copy slices of the input buffer: they share its storage until the command
+/// has been executed. Whoever stores an argument must copy it (see `ByteBuffer.owned()` in Keyspace).
+public struct CommandParser: Sendable {
+    public var limits: ParserLimits
+    /// Before AUTH, Redis refuses big requests so that unauthenticated peers cannot make it allocate.
+    public var authenticated: Bool = true
+
+    /// Arguments of the command being assembled; complete when `next` returns true.
+    public private(set) var args: [ByteBuffer] = []
+    private var remainingArgs = -1   // -1: not inside a multibulk request
+    private var bulkLength = -1      // -1: waiting for a `$<len>` header
+
+    public init(limits: ParserLimits = ParserLimits()) {
+        self.limits = limits
+        self.args.reserveCapacity(8)
+    }
+
+    /// True while part of a request has been read but not all of it.
+    public var isMidRequest: Bool { remainingArgs >= 0 }
+
+    /// Consumes bytes from `buffer` until one whole command is assembled (returns true, arguments in
+    /// `args`) or the buffer runs out (returns false; call again when more bytes arrive, with the
+    /// unread rest of this buffer first). An empty `args` after `true` is an empty request that
+    /// Redis silently skips (`*0\r\n`, a blank inline line).
+    public mutating func next(from buffer: inout ByteBuffer) throws(ProtocolError) -> Bool {
+        if remainingArgs < 0 {
+            guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return false }
+            args.removeAll(keepingCapacity: true)
+            if first != UInt8(ascii: "*") {
+                return try parseInline(&buffer)
+            }
+            guard let count = try readHeaderLine(&buffer, tooBig: "too big mbulk count string") else { return false }
+            if count > limits.maxMultibulkLength {
+                throw ProtocolError("invalid multibulk length")
+            }
+            if !authenticated && count > 10 {
+                throw ProtocolError("unauthenticated multibulk length")
+            }
+            if count <= 0 { return true }
+            remainingArgs = count
+            if count > args.capacity { args.reserveCapacity(min(count, 1024)) }
+        }
+        while remainingArgs > 0 {
+            if bulkLength < 0 {
+                guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return false }
+                if first != UInt8(ascii: "$") {
+                    throw ProtocolError("expected '$', got '\(Character(Unicode.Scalar(first)))'")
+                }
+                guard let length = try readHeaderLine(&buffer, tooBig: "too big bulk count string") else { return false }
+                if length < 0 || length > limits.maxBulkLength {
+                    throw ProtocolError("invalid bulk length")
+                }
+                if !authenticated && length > 16384 {
+                    throw ProtocolError("unauthenticated bulk length")
+                }
+                bulkLength = length
+            }
+            guard buffer.readableBytes >= bulkLength + 2 else { return false }
+            args.append(buffer.readSlice(length: bulkLength)!)
+            buffer.moveReaderIndex(forwardBy: 2)   // CRLF, not checked (neither does Redis)
+            bulkLength = -1
+            remainingArgs -= 1
+        }
+        remainingArgs = -1
+        return true
+    }
+
+    /// Reads `<prefix><integer>\r\n`; nil when the line is not complete yet.
+    private func readHeaderLine(_ buffer: inout ByteBuffer, tooBig: String) throws(ProtocolError) -> Int? {
+        let end = buffer.withUnsafeReadableBytes { raw -> Int? in
+            guard let base = raw.baseAddress,
+                  let hit = memchr(base, Int32(UInt8(ascii: "\r")), raw.count) else { return nil }
+            return base.distance(to: UnsafeRawPointer(hit))
+        }
+        guard let crIndex = end, crIndex + 1 < buffer.readableBytes else {
+            if buffer.readableBytes > limits.maxInlineLength { throw ProtocolError(tooBig) }
+            return nil
+        }
+        let value = buffer.withUnsafeReadableBytes { raw in
+            parseDecimal(UnsafeRawBufferPointer(rebasing: raw[1..<crIndex]))
+        }
+        guard let value else {
+            throw ProtocolError(tooBig.contains("mbulk") ? "invalid multibulk length" : "invalid bulk length")
+        }
+        buffer.moveReaderIndex(forwardBy: crIndex + 2)
+        return value
+    }
+
+    private mutating func parseInline(_ buffer: inout ByteBuffer) throws(ProtocolError) -> Bool {
+        let newline = buffer.withUnsafeReadableBytes { raw -> Int? in
+            guard let base = raw.baseAddress,
+                  let hit = memchr(base, Int32(UInt8(ascii: "\n")), raw.count) else { return nil }
+            return base.distance(to: UnsafeRawPointer(hit))
+        }
+        guard let newline else {
+            if buffer.readableBytes > limits.maxInlineLength { throw ProtocolError("too big inline request") }
+            return false
+        }
+        var line = buffer.readSlice(length: newline + 1)!
+        line.moveWriterIndex(to: line.writerIndex - 1)
+        if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+            line.moveWriterIndex(to: line.writerIndex - 1)
+        }
+        guard let split = splitInlineArguments(line) else {
+            throw ProtocolError("unbalanced quotes in request")
+        }
+        args = split
+        return true
+    }
+}
+
+/// Parses an optionally signed decimal integer that fits in Int; nil for anything else.
+@inlinable
+public func parseDecimal(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    var i = 0
+    let n = bytes.count
+    guard n > 0, n <= 20 else { return nil }
+    var negative = false
+    if bytes[0] == UInt8(ascii: "-") {
+        negative = true
+        i = 1
+        guard n > 1 else { return nil }
+    }
+    var value: Int = 0
+    while i < n {
+        let d = Int(bytes[i]) &- 48
+        guard d >= 0 && d <= 9 else { return nil }
+        let (m, o1) = value.multipliedReportingOverflow(by: 10)
+        let (s, o2) = negative ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
+        guard !o1 && !o2 else { return nil }
+        value = s
+        i += 1
+    }
+    return value
+}
+
+/// Splits an inline command line the way Redis's `sdssplitargs` does: whitespace separates
+/// arguments, "double quotes" accept C escapes (\n, \xHH, ...), 'single quotes' accept only \'.
+/// A closing quote must be followed by whitespace or the end. Returns nil on unbalanced quotes.
+public func splitInlineArguments(_ line: ByteBuffer) -> [ByteBuffer]? {
+    let bytes = Array(line.readableBytesView)
+    var result: [ByteBuffer] = []
+    var i = 0
+    func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c }
+    func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - 48
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - 87
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - 55
+        default: return nil
+        }
+    }
+    while true {
+        while i < bytes.count && isSpace(bytes[i]) { i += 1 }
+        if i >= bytes.count { return result }
+        var current: [UInt8] = []
+        var inDouble = false, inSingle = false, done = false
+        while !done {
+            if inDouble {
+                guard i < bytes.count else { return nil }
+                let c = bytes[i]
+                if c == UInt8(ascii: "\\") && i + 3 < bytes.count && bytes[i + 1] == UInt8(ascii: "x"),
+                   let h = hexValue(bytes[i + 2]), let l = hexValue(bytes[i + 3]) {
+                    current.append(h << 4 | l); i += 3
+                } else if c == UInt8(ascii: "\\") && i + 1 < bytes.count {
+                    i += 1
+                    switch bytes[i] {
+                    case UInt8(ascii: "n"): current.append(0x0a)
+                    case UInt8(ascii: "r"): current.append(0x0d)
+                    case UInt8(ascii: "t"): current.append(0x09)
+                    case UInt8(ascii: "b"): current.append(0x08)
+                    case UInt8(ascii: "a"): current.append(0x07)
+                    default: current.append(bytes[i])
+                    }
+                } else if c == UInt8(ascii: "\"") {
+                    if i + 1 < bytes.count && !isSpace(bytes[i + 1]) { return nil }
+                    done = true
+                } else {
+                    current.append(c)
+                }
+            } else if inSingle {
+                guard i < bytes.count else { return nil }
+                let c = bytes[i]
+                if c == UInt8(ascii: "\\") && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "'") {
+                    i += 1; current.append(UInt8(ascii: "'"))
+                } else if c == UInt8(ascii: "'") {
+                    if i + 1 < bytes.count && !isSpace(bytes[i + 1]) { return nil }
+                    done = true
+                } else {
+                    current.append(c)
+                }
+            } else {
+                if i >= bytes.count { done = true; break }
+                let c = bytes[i]
+                if isSpace(c) { done = true }
+                else if c == UInt8(ascii: "\"") { inDouble = true }
+                else if c == UInt8(ascii: "'") { inSingle = true }
+                else { current.append(c) }
+            }
+            if i < bytes.count { i += 1 }
+        }
+        result.append(ByteBuffer(bytes: current))
+    }
+}

@@ -1,0 +1,233 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Which reply dialect a connection speaks (`HELLO 2|3`).
+public enum ProtocolVersion: Int, Sendable {
+    case resp2 = 2
+    case resp3 = 3
+}
+
+/// Writes replies straight into a connection's output buffer.
+///
+/// Every method maps one Redis reply type to its RESP2 or RESP3 form, so command handlers say
+/// *what* they reply (a map, a double, a null) and never spell protocol bytes themselves.
+/// Nothing here allocates beyond growing `buffer`: integers and lengths are formatted by hand.
+public struct ReplyWriter {
+    public var buffer: ByteBuffer
+    public var proto: ProtocolVersion
+
+    public init(buffer: ByteBuffer, proto: ProtocolVersion = .resp2) {
+        self.buffer = buffer
+        self.proto = proto
+    }
+
+    // MARK: simple types
+
+    /// `+OK`-style status reply; `text` must not contain CR or LF.
+    @inlinable public mutating func simple(_ text: StaticString) {
+        buffer.writeInteger(UInt8(ascii: "+"))
+        buffer.writeStaticString(text)
+        writeCRLF()
+    }
+
+    @inlinable public mutating func simple(_ text: String) {
+        buffer.writeInteger(UInt8(ascii: "+"))
+        buffer.writeString(text)
+        writeCRLF()
+    }
+
+    @inlinable public mutating func ok() { simple("OK") }
+
+    /// An error reply. `message` starts with the error code: `"ERR syntax error"`,
+    /// `"WRONGTYPE Operation against a key holding the wrong kind of value"`.
+    public mutating func error(_ message: String) {
+        buffer.writeInteger(UInt8(ascii: "-"))
+        // CR/LF inside an error would break framing; Redis replaces them with spaces.
+        for byte in message.utf8 {
+            buffer.writeInteger(byte == 13 || byte == 10 ? UInt8(ascii: " ") : byte)
+        }
+        writeCRLF()
+    }
+
+    @inlinable public mutating func integer(_ value: Int) {
+        buffer.writeInteger(UInt8(ascii: ":"))
+        writeDecimal(value)
+        writeCRLF()
+    }
+
+    // MARK: strings
+
+    @inlinable public mutating func bulk(_ value: ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "$"))
+        writeDecimal(value.readableBytes)
+        writeCRLF()
+        buffer.writeImmutableBuffer(value)
+        writeCRLF()
+    }
+
+    public mutating func bulk<Bytes: Collection>(bytes: Bytes) where Bytes.Element == UInt8 {
+        buffer.writeInteger(UInt8(ascii: "$"))
+        writeDecimal(bytes.count)
+        writeCRLF()
+        buffer.writeBytes(bytes)
+        writeCRLF()
+    }
+
+    public mutating func bulk(_ text: String) {
+        bulk(bytes: text.utf8)
+    }
+
+    /// An integer sent as a bulk string (e.g. `INCRBYFLOAT`-style replies or `CONFIG GET` values).
+    public mutating func bulk(integer value: Int) {
+        var digits = DecimalDigits(value)
+        withUnsafeBytes(of: &digits.storage) { raw in
+            bulk(bytes: UnsafeRawBufferPointer(rebasing: raw[digits.start..<DecimalDigits.capacity]))
+        }
+    }
+
+    /// RESP3 verbatim string (`=`), a plain bulk string in RESP2 (INFO, CLIENT LIST, ...).
+    public mutating func verbatim(_ text: String, format: StaticString = "txt") {
+        guard proto == .resp3 else { return bulk(text) }
+        buffer.writeInteger(UInt8(ascii: "="))
+        writeDecimal(text.utf8.count + 4)
+        writeCRLF()
+        buffer.writeStaticString(format)
+        buffer.writeInteger(UInt8(ascii: ":"))
+        buffer.writeString(text)
+        writeCRLF()
+    }
+
+    // MARK: null
+
+    /// The null of a missing string: `$-1` in RESP2, `_` in RESP3.
+    @inlinable public mutating func null() {
+        if proto == .resp3 { buffer.writeStaticString("_\r\n") } else { buffer.writeStaticString("$-1\r\n") }
+    }
+
+    /// The null of a missing array (`BLPOP` timeout, `EXEC` aborted by WATCH): `*-1` / `_`.
+    @inlinable public mutating func nullArray() {
+        if proto == .resp3 { buffer.writeStaticString("_\r\n") } else { buffer.writeStaticString("*-1\r\n") }
+    }
+
+    // MARK: aggregates
+
+    @inlinable public mutating func array(_ count: Int) {
+        buffer.writeInteger(UInt8(ascii: "*"))
+        writeDecimal(count)
+        writeCRLF()
+    }
+
+    /// A map of `count` pairs: `%count` in RESP3, a flat array of `2*count` in RESP2.
+    @inlinable public mutating func map(_ count: Int) {
+        if proto == .resp3 {
+            buffer.writeInteger(UInt8(ascii: "%"))
+            writeDecimal(count)
+        } else {
+            buffer.writeInteger(UInt8(ascii: "*"))
+            writeDecimal(count * 2)
+        }
+        writeCRLF()
+    }
+
+    /// A set reply (`SMEMBERS`): `~count` in RESP3, an array in RESP2.
+    @inlinable public mutating func set(_ count: Int) {
+        buffer.writeInteger(UInt8(ascii: proto == .resp3 ? "~" : "*"))
+        writeDecimal(count)
+        writeCRLF()
+    }
+
+    /// Out-of-band push (pub/sub messages): `>count` in RESP3, an array in RESP2.
+    @inlinable public mutating func push(_ count: Int) {
+        buffer.writeInteger(UInt8(ascii: proto == .resp3 ? ">" : "*"))
+        writeDecimal(count)
+        writeCRLF()
+    }
+
+    // MARK: numbers
+
+    /// A double (`ZSCORE`): RESP3 `,` type, RESP2 bulk string, formatted like Redis 7.0 (`%.17g`,
+    /// `inf`/`-inf`).
+    public mutating func double(_ value: Double) {
+        if proto == .resp3 {
+            buffer.writeInteger(UInt8(ascii: ","))
+            writeDoubleText(value)
+            writeCRLF()
+        } else {
+            bulk(formatDouble(value))
+        }
+    }
+
+    /// RESP3 boolean (`#t`/`#f`), integer 1/0 in RESP2.
+    public mutating func bool(_ value: Bool) {
+        if proto == .resp3 {
+            buffer.writeStaticString(value ? "#t\r\n" : "#f\r\n")
+        } else {
+            integer(value ? 1 : 0)
+        }
+    }
+
+    private mutating func writeDoubleText(_ value: Double) {
+        buffer.writeString(formatDouble(value))
+    }
+
+    // MARK: primitives
+
+    @inlinable mutating func writeCRLF() {
+        buffer.writeInteger(UInt16(0x0D0A))   // "\r\n", big-endian by default
+    }
+
+    @inlinable public mutating func writeDecimal(_ value: Int) {
+        if value >= 0 && value < 10 {
+            buffer.writeInteger(UInt8(truncatingIfNeeded: value) &+ 48)
+            return
+        }
+        var digits = DecimalDigits(value)
+        withUnsafeBytes(of: &digits.storage) { raw in
+            _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[digits.start..<DecimalDigits.capacity]))
+        }
+    }
+}
+
+/// An integer's decimal digits in a fixed inline buffer, filled from the end.
+@usableFromInline
+struct DecimalDigits {
+    @usableFromInline static let capacity = 24
+    @usableFromInline var storage: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    @usableFromInline var start: Int
+
+    @inlinable init(_ value: Int) {
+        var s: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var pos = DecimalDigits.capacity
+        withUnsafeMutableBytes(of: &s) { raw in
+            var magnitude = value.magnitude
+            repeat {
+                pos -= 1
+                raw[pos] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                pos -= 1
+                raw[pos] = UInt8(ascii: "-")
+            }
+        }
+        storage = s
+        start = pos
+    }
+}
+
+/// Formats a double the way Redis 7.0's `addReplyDouble` does: `%.17g`, with `inf`/`-inf`.
+public func formatDouble(_ value: Double) -> String {
+    if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+    if value.isNaN { return "nan" }
+    return cFormat("%.17g", value)
+}
+
+private func cFormat(_ format: String, _ value: Double) -> String {
+    var out = [CChar](repeating: 0, count: 64)
+    _ = withVaList([value]) { vsnprintf(&out, out.count, format, $0) }
+    return String(cString: out)
+}

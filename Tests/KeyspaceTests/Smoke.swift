@@ -1,0 +1,3 @@
+import XCTest
+@testable import Keyspace
+final class SmokeKeyspaceTests: XCTestCase { func testNothing() {} }

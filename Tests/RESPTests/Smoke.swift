@@ -1,0 +1,3 @@
+import XCTest
+@testable import RESP
+final class SmokeRESPTests: XCTestCase { func testNothing() {} }
