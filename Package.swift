@@ -44,10 +44,12 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        // Tiny C shims, prefixed `swiftlet_`: what Swift's Glibc module does not export.
+        .target(name: "CSwiftletSupport"),
         .target(
             name: "Server",
             dependencies: [
-                "RESP", "Keyspace", "Commands",
+                "RESP", "Keyspace", "Commands", "CSwiftletSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -38,13 +38,19 @@ public struct CommandParser: Sendable {
     public var authenticated: Bool = true
 
     /// Arguments of the command being assembled; complete when `next` returns true.
-    public private(set) var args: [ByteBuffer] = []
+    /// The connection swaps this array out and back while a command runs (no copy either way).
+    public var args: [ByteBuffer] = []
     private var remainingArgs = -1   // -1: not inside a multibulk request
     private var bulkLength = -1      // -1: waiting for a `$<len>` header
 
     public init(limits: ParserLimits = ParserLimits()) {
         self.limits = limits
         self.args.reserveCapacity(8)
+    }
+
+    /// Drops the argument slices so the receive buffer they point into can be reused or freed.
+    public mutating func releaseArguments() {
+        args.removeAll(keepingCapacity: true)
     }
 
     /// True while part of a request has been read but not all of it.

@@ -1,0 +1,335 @@
+import Atomics
+import NIOCore
+import NIOPosix
+import Commands
+import Keyspace
+import RESP
+
+/// One client connection: bytes in → parser → dispatcher → reply buffer → bytes out.
+///
+/// Everything here runs on the channel's event loop. Replies of all commands parsed from one
+/// read are gathered in one buffer and written with a single flush in `channelReadComplete`, which
+/// is what makes pipelining cheap. Other threads reach the connection only through the
+/// `ClientConnection` methods, which hop onto the loop.
+final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let runtime: ServerRuntime
+    private let server: SwiftletServer
+    private var parser: CommandParser
+    private var ctx: CommandContext!
+    private var channelContext: ChannelHandlerContext?
+    private let eventLoop: EventLoop
+    let state: ClientState
+
+    /// Input received while a command was blocked, or a partial request.
+    private var pending: ByteBuffer? = nil
+    private var blockedOn: BlockedWaiter? = nil
+    private var blockTimer: Scheduled<Void>? = nil
+    private var closing = false
+    private var commandsSinceUpdate = 0
+    private var lastCommandName = "NULL"
+    /// A `read()` held back while the socket is not writable (backpressure for clients that do
+    /// not read their replies and have no output limit configured).
+    private var readHeld = false
+    private var idleTimer: RepeatedTask? = nil
+    private var lastActivity: NIODeadline = .now()
+
+    init(runtime: ServerRuntime, server: SwiftletServer, channel: Channel) {
+        self.runtime = runtime
+        self.server = server
+        self.eventLoop = channel.eventLoop
+        var limits = ParserLimits()
+        limits.maxBulkLength = server.config.int("proto-max-bulk-len")
+        parser = CommandParser(limits: limits)
+        let fd: Int32 = -1   // NIO does not expose the descriptor; CLIENT LIST reports -1
+        state = ClientState(id: runtime.clients.allocateID(),
+                            remoteAddress: Connection.describe(channel.remoteAddress),
+                            localAddress: Connection.describe(channel.localAddress), fd: fd,
+                            now: currentTimeMillis())
+        state.authenticated = !server.requiresAuth
+        parser.authenticated = state.authenticated
+    }
+
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "?" }
+        switch address {
+        case .v4, .v6: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .unixDomainSocket: return address.pathname ?? "unix"
+        }
+    }
+
+    // MARK: lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        channelContext = context
+        state.connection = self
+        ctx = CommandContext(args: [], out: ReplyWriter(buffer: context.channel.allocator.buffer(capacity: 1024)),
+                             keyspace: runtime.keyspace, client: state, server: runtime,
+                             now: currentTimeMillis(), db: 0)
+        runtime.clients.add(state)
+        let timeout = server.config.int("timeout")
+        if timeout > 0 {
+            idleTimer = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+                self?.checkIdle(limitSeconds: Int64(timeout))
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        if let waiter = blockedOn { _ = runtime.blocking.cancel(waiter) }
+        blockTimer?.cancel()
+        idleTimer?.cancel()
+        unwatchAll()
+        runtime.pubsub.removeAll(of: state)
+        runtime.clients.remove(state)
+        server.connectionClosed()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        channelContext = nil
+    }
+
+    private func checkIdle(limitSeconds: Int64) {
+        // Redis does not time out subscribers or blocked clients (they wait by design).
+        guard blockedOn == nil, state.subscriptionCount == 0 else { return }
+        if NIODeadline.now() - lastActivity > .seconds(limitSeconds) {
+            channelContext?.close(promise: nil)
+        }
+    }
+
+    private func unwatchAll() {
+        guard let token = state.watchToken else { return }
+        for w in state.watchedKeys {
+            let shard = runtime.keyspace.shard(for: w.key)
+            shard.lock.withLockVoid { shard.removeWatcher(token, db: w.db, key: w.key) }
+        }
+        state.watchToken = nil
+        state.watchedKeys = []
+    }
+
+    // MARK: input
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var input = unwrapInboundIn(data)
+        runtime.stats.netInputBytes.wrappingIncrement(by: input.readableBytes, ordering: .relaxed)
+        lastActivity = .now()
+        if closing { return }
+        if var buffered = pending {
+            pending = nil
+            buffered.writeBuffer(&input)
+            input = buffered
+        }
+        process(&input, context: context)
+        if input.readableBytes > 0 && !closing {
+            if input.readableBytes > server.config.int("client-query-buffer-limit") {
+                server.log.warning("Closing client that reached max query buffer length: \(state.remoteAddress)")
+                closeNow(context)
+                return
+            }
+            pending = input
+        }
+    }
+
+    /// Parses and runs commands until the input runs out, the client blocks, or it must close.
+    private func process(_ input: inout ByteBuffer, context: ChannelHandlerContext) {
+        while blockedOn == nil && !closing {
+            let complete: Bool
+            do {
+                complete = try parser.next(from: &input)
+            } catch {
+                ctx.out.error("ERR Protocol error: \(error.message)")
+                server.log.debug("Protocol error from client \(state.remoteAddress): \(error.message)")
+                closing = true
+                flush(context)
+                context.close(promise: nil)
+                return
+            }
+            guard complete else { break }
+            if parser.args.isEmpty { continue }
+            // Hand the argument array to the context without copying it (and back afterwards), so
+            // neither side triggers a copy-on-write of the other's storage.
+            swap(&ctx.args, &parser.args)
+            ctx.begin(now: currentTimeMillis())
+            let outcome = runtime.dispatch(&ctx)
+            commandsSinceUpdate += 1
+            if commandsSinceUpdate & 0x3F == 1 { lastCommandName = ctx.args[0].string.lowercased() }
+            swap(&ctx.args, &parser.args)
+            parser.authenticated = state.authenticated
+            switch outcome {
+            case .done:
+                break
+            case .blocked(let waiter):
+                block(on: waiter)
+            case .close:
+                closing = true
+                flush(context)
+                context.close(promise: nil)
+                return
+            }
+            // Keep the reply buffer bounded for huge pipelines: hand big chunks to the socket early.
+            if ctx.out.buffer.readableBytes >= 256 * 1024 {
+                write(context, flush: false)
+            }
+        }
+        if !parser.isMidRequest { parser.releaseArguments() }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context)
+        updateShared()
+    }
+
+    /// Publishes the per-client fields other threads read, once per batch rather than per command.
+    private func updateShared() {
+        let count = commandsSinceUpdate
+        commandsSinceUpdate = 0
+        if count > 0 { runtime.stats.commandsProcessed.wrappingIncrement(by: count, ordering: .relaxed) }
+        let name = lastCommandName
+        let db = state.db, proto = state.proto.rawValue, subs = state.channels.count, psubs = state.patterns.count
+        let multi = state.multiQueue?.count ?? -1
+        let flags = (state.subscriptionCount > 0 ? "P" : "") + (state.inMulti ? "x" : "") + (blockedOn != nil ? "b" : "")
+        let qbuf = pending?.readableBytes ?? 0
+        state.shared.withLockedValue { s in
+            s.lastCommand = name
+            s.lastInteraction = currentTimeMillis()
+            s.db = db
+            s.resp = proto
+            s.subscriptions = subs
+            s.patterns = psubs
+            s.inMulti = multi
+            s.flags = flags.isEmpty ? "N" : flags
+            s.queryBuffer = qbuf
+        }
+    }
+
+    // MARK: output
+
+    private func write(_ context: ChannelHandlerContext, flush: Bool) {
+        guard ctx.out.buffer.readableBytes > 0 else {
+            if flush { context.flush() }
+            return
+        }
+        let chunk = ctx.out.buffer
+        runtime.stats.netOutputBytes.wrappingIncrement(by: chunk.readableBytes, ordering: .relaxed)
+        ctx.out.buffer.clear()
+        if flush { context.writeAndFlush(wrapOutboundOut(chunk), promise: nil) } else { context.write(wrapOutboundOut(chunk), promise: nil) }
+        enforceOutputLimit(context)
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        write(context, flush: true)
+    }
+
+    /// `client-output-buffer-limit`: a client whose unsent replies exceed the hard limit of its
+    /// class is disconnected, like Redis. Without a limit the connection stops reading instead
+    /// (see `read`), which bounds memory without dropping anyone.
+    private func enforceOutputLimit(_ context: ChannelHandlerContext) {
+        let limit = server.config.outputLimit(state.subscriptionCount > 0 ? "pubsub" : "normal").hard
+        guard limit > 0, let pendingBytes = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
+              pendingBytes > limit else { return }
+        server.log.warning("Client \(state.remoteAddress) scheduled to be closed ASAP for overcoming of output buffer limits.")
+        closeNow(context)
+    }
+
+    private func closeNow(_ context: ChannelHandlerContext) {
+        closing = true
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        let hasLimit = server.config.outputLimit("normal").hard > 0
+        if !hasLimit && !context.channel.isWritable {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && readHeld {
+            readHeld = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: blocking
+
+    private func block(on waiter: BlockedWaiter) {
+        blockedOn = waiter
+        guard waiter.deadline > 0 else { return }
+        scheduleTimeout(waiter, in: waiter.deadline - monotonicMillis())
+    }
+
+    private func scheduleTimeout(_ waiter: BlockedWaiter, in millis: Int64) {
+        blockTimer = eventLoop.scheduleTask(in: .milliseconds(max(0, millis))) { [weak self] in
+            guard let self, self.blockedOn === waiter else { return }
+            if self.runtime.blocking.cancel(waiter) {
+                var timeout = ReplyWriter(buffer: ByteBuffer(), proto: waiter.proto)
+                timeout.nullArray()
+                self.resume(with: timeout.buffer)
+            } else if !waiter.claimed.load(ordering: .acquiring) || self.blockedOn === waiter {
+                // A server is serving it right now; its reply arrives through `unblock`. Should it
+                // find nothing after all, the wait goes on, so check again shortly.
+                self.scheduleTimeout(waiter, in: 1)
+            }
+        }
+    }
+
+    /// Ends the blocked state on the event loop: writes the reply and resumes queued input.
+    private func resume(with reply: ByteBuffer) {
+        guard let context = channelContext, blockedOn != nil else { return }
+        blockedOn = nil
+        blockTimer?.cancel()
+        blockTimer = nil
+        var reply = reply
+        ctx.out.buffer.writeBuffer(&reply)
+        if var input = pending {
+            pending = nil
+            process(&input, context: context)
+            if input.readableBytes > 0 && !closing { pending = input }
+        }
+        flush(context)
+    }
+
+    // MARK: ClientConnection (any thread)
+
+    func unblock(with reply: ByteBuffer) {
+        eventLoop.execute { self.resume(with: reply) }
+    }
+
+    func deliver(_ message: PushMessage) {
+        eventLoop.execute {
+            guard let context = self.channelContext, !self.closing else { return }
+            if message.kind == .pmessage {
+                self.ctx.out.push(4)
+                self.ctx.out.bulk("pmessage")
+                self.ctx.out.bulk(message.pattern!)
+            } else {
+                self.ctx.out.push(3)
+                self.ctx.out.bulk("message")
+            }
+            self.ctx.out.bulk(message.channel)
+            self.ctx.out.bulk(message.payload)
+            self.flush(context)
+        }
+    }
+
+    func kill() {
+        eventLoop.execute {
+            guard let context = self.channelContext else { return }
+            self.flush(context)
+            self.closeNow(context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Peer resets and the like: just drop the connection.
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,243 @@
+import NIOCore
+import Commands
+import CSwiftletSupport
+import Keyspace
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The INFO command's text, section by section, with Redis's field names so that monitoring
+/// tools and client libraries read it unchanged.
+struct InfoReport {
+    let server: SwiftletServer
+
+    static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"]
+
+    func render(sections requested: [String]) -> String {
+        var wanted = requested.map { $0.lowercased() }
+        if wanted.isEmpty || wanted.contains("default") || wanted.contains("all") || wanted.contains("everything") {
+            wanted = InfoReport.defaultSections
+        }
+        var out = ""
+        for name in InfoReport.defaultSections where wanted.contains(name) {
+            guard let fields = section(name) else { continue }
+            if !out.isEmpty { out += "\r\n" }
+            out += "# \(name == "cpu" ? "CPU" : name.prefix(1).uppercased() + name.dropFirst())\r\n"
+            for (k, v) in fields { out += "\(k):\(v)\r\n" }
+        }
+        return out
+    }
+
+    private func section(_ name: String) -> [(String, String)]? {
+        let runtime = server.runtime
+        let config = server.config
+        let now = currentTimeMillis()
+        switch name {
+        case "server":
+            var uts = utsname()
+            uname(&uts)
+            let os = withUnsafeBytes(of: &uts.sysname) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let release = withUnsafeBytes(of: &uts.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let machine = withUnsafeBytes(of: &uts.machine) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let uptime = (now - runtime.startTime) / 1000
+            return [
+                ("redis_version", SwiftletVersion.redisCompat),
+                ("swiftlet_version", SwiftletVersion.server),
+                ("redis_mode", "standalone"),
+                ("os", "\(os) \(release) \(machine)"),
+                ("arch_bits", String(MemoryLayout<Int>.size * 8)),
+                ("multiplexing_api", "epoll"),
+                ("io_threads", config["io-threads"]),
+                ("process_id", String(getpid())),
+                ("run_id", runID),
+                ("tcp_port", String(server.boundPort ?? config.int("port"))),
+                ("server_time_usec", String(currentTimeMicros())),
+                ("uptime_in_seconds", String(uptime)),
+                ("uptime_in_days", String(uptime / 86400)),
+                ("hz", config["hz"]),
+                ("configured_hz", config["hz"]),
+                ("lru_clock", String(runtime.lruClock & 0xFFFFFF)),
+                ("executable", CommandLine.arguments.first ?? ""),
+                ("config_file", config.configFile ?? ""),
+            ]
+        case "clients":
+            return [
+                ("connected_clients", String(runtime.clients.count)),
+                ("cluster_connections", "0"),
+                ("maxclients", config["maxclients"]),
+                ("client_recent_max_input_buffer", "0"),
+                ("client_recent_max_output_buffer", "0"),
+                ("blocked_clients", String(runtime.blocking.blockedClients)),
+                ("tracking_clients", "0"),
+                ("clients_in_timeout_table", String(runtime.blocking.blockedClients)),
+            ]
+        case "memory":
+            let used = MemoryStats.heapInUse
+            let rss = MemoryStats.residentSetSize
+            let maxmemory = config.int("maxmemory")
+            return [
+                ("used_memory", String(used)),
+                ("used_memory_human", MemoryStats.human(used)),
+                ("used_memory_rss", String(rss)),
+                ("used_memory_rss_human", MemoryStats.human(rss)),
+                ("used_memory_peak", String(MemoryStats.peak(used))),
+                ("used_memory_peak_human", MemoryStats.human(MemoryStats.peak(used))),
+                ("total_system_memory", String(MemoryStats.totalSystemMemory)),
+                ("total_system_memory_human", MemoryStats.human(MemoryStats.totalSystemMemory)),
+                ("maxmemory", String(maxmemory)),
+                ("maxmemory_human", MemoryStats.human(maxmemory)),
+                ("maxmemory_policy", config["maxmemory-policy"]),
+                ("mem_fragmentation_ratio", used > 0 ? String(format2(Double(rss) / Double(used))) : "0"),
+                ("mem_allocator", "glibc"),
+                ("lazyfree_pending_objects", "0"),
+            ]
+        case "persistence":
+            return [
+                ("loading", "0"),
+                ("async_loading", "0"),
+                ("rdb_changes_since_last_save", String(runtime.stats.changesSinceSave.load(ordering: .relaxed))),
+                ("rdb_bgsave_in_progress", "0"),
+                ("rdb_last_save_time", String(server.lastSave)),
+                ("rdb_last_bgsave_status", "ok"),
+                ("rdb_last_bgsave_time_sec", "-1"),
+                ("rdb_current_bgsave_time_sec", "-1"),
+                ("rdb_last_cow_size", "0"),
+                ("aof_enabled", "0"),
+                ("aof_rewrite_in_progress", "0"),
+                ("aof_rewrite_scheduled", "0"),
+                ("aof_last_rewrite_time_sec", "-1"),
+                ("aof_current_rewrite_time_sec", "-1"),
+                ("aof_last_bgrewrite_status", "ok"),
+                ("aof_last_write_status", "ok"),
+            ]
+        case "stats":
+            var hits = 0, misses = 0, expired = 0
+            for shard in runtime.keyspace.shards {
+                shard.lock.withLockVoid {
+                    hits += shard.stats.keyspaceHits
+                    misses += shard.stats.keyspaceMisses
+                    expired += shard.stats.expiredKeys
+                }
+            }
+            let s = runtime.stats
+            return [
+                ("total_connections_received", String(s.connectionsReceived.load(ordering: .relaxed))),
+                ("total_commands_processed", String(s.commandsProcessed.load(ordering: .relaxed))),
+                ("instantaneous_ops_per_sec", "0"),
+                ("total_net_input_bytes", String(s.netInputBytes.load(ordering: .relaxed))),
+                ("total_net_output_bytes", String(s.netOutputBytes.load(ordering: .relaxed))),
+                ("rejected_connections", String(s.rejectedConnections.load(ordering: .relaxed))),
+                ("expired_keys", String(expired)),
+                ("evicted_keys", "0"),
+                ("keyspace_hits", String(hits)),
+                ("keyspace_misses", String(misses)),
+                ("pubsub_channels", String(runtime.pubsub.channelCount)),
+                ("pubsub_patterns", String(runtime.pubsub.patternCount)),
+                ("latest_fork_usec", "0"),
+                ("total_forks", "0"),
+                ("total_error_replies", String(s.errorReplies.load(ordering: .relaxed))),
+            ]
+        case "replication":
+            return [
+                ("role", "master"),
+                ("connected_slaves", "0"),
+                ("master_failover_state", "no-failover"),
+                ("master_replid", runID),
+                ("master_replid2", String(repeating: "0", count: 40)),
+                ("master_repl_offset", "0"),
+                ("second_repl_offset", "-1"),
+                ("repl_backlog_active", "0"),
+                ("repl_backlog_size", "1048576"),
+                ("repl_backlog_first_byte_offset", "0"),
+                ("repl_backlog_histlen", "0"),
+            ]
+        case "cpu":
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            func seconds(_ t: timeval) -> String {
+                let micros = Int(t.tv_usec)
+                let padded = String(repeating: "0", count: 6 - String(micros).count) + String(micros)
+                return "\(t.tv_sec).\(padded)"
+            }
+            return [
+                ("used_cpu_sys", seconds(usage.ru_stime)),
+                ("used_cpu_user", seconds(usage.ru_utime)),
+                ("used_cpu_sys_children", "0.000000"),
+                ("used_cpu_user_children", "0.000000"),
+            ]
+        case "modules", "errorstats":
+            return []
+        case "cluster":
+            return [("cluster_enabled", "0")]
+        case "keyspace":
+            var rows: [(String, String)] = []
+            var keys = Array(repeating: 0, count: runtime.keyspace.databaseCount)
+            var expires = keys
+            for shard in runtime.keyspace.shards {
+                shard.lock.withLockVoid {
+                    for db in 0..<keys.count {
+                        keys[db] += shard.dbs[db].count
+                        expires[db] += shard.dbs[db].expiresCount
+                    }
+                }
+            }
+            for db in 0..<keys.count where keys[db] > 0 {
+                rows.append(("db\(db)", "keys=\(keys[db]),expires=\(expires[db]),avg_ttl=0"))
+            }
+            return rows
+        default:
+            return nil
+        }
+    }
+
+    private var runID: String { server.runID }
+
+    private func format2(_ v: Double) -> String {
+        let scaled = Int((v * 100).rounded())
+        let frac = scaled % 100
+        return "\(scaled / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+}
+
+/// Process memory figures for INFO memory.
+enum MemoryStats {
+    /// Bytes the allocator has handed out (glibc `mallinfo2`: in-use arena + mmapped blocks).
+    static var heapInUse: Int {
+        Int(swiftlet_heap_in_use())
+    }
+
+    static var residentSetSize: Int {
+        guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+        defer { fclose(f) }
+        var size = 0, resident = 0
+        withUnsafeMutablePointer(to: &size) { s in
+            withUnsafeMutablePointer(to: &resident) { r in
+                _ = withVaList([s, r]) { vfscanf(f, "%ld %ld", $0) }
+            }
+        }
+        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static var totalSystemMemory: Int {
+        Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    nonisolated(unsafe) private static var peakSeen = 0
+    static func peak(_ current: Int) -> Int {
+        peakSeen = max(peakSeen, current)
+        return peakSeen
+    }
+
+    static func human(_ bytes: Int) -> String {
+        let b = Double(bytes)
+        func fmt(_ v: Double, _ unit: String) -> String {
+            let scaled = Int((v * 100).rounded())
+            let frac = scaled % 100
+            return "\(scaled / 100).\(frac < 10 ? "0" : "")\(frac)\(unit)"
+        }
+        if b < 1024 { return "\(bytes)B" }
+        if b < 1024 * 1024 { return fmt(b / 1024, "K") }
+        if b < 1024 * 1024 * 1024 { return fmt(b / 1024 / 1024, "M") }
+        return fmt(b / 1024 / 1024 / 1024, "G")
+    }
+}

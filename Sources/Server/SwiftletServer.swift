@@ -1,0 +1,165 @@
+import Atomics
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Commands
+import Keyspace
+import RESP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The server process: configuration, the event loops, the listening sockets, the periodic
+/// jobs (active expiry), and the answers to what commands ask of the server (`ServerHooks`).
+public final class SwiftletServer: ServerHooks, @unchecked Sendable {
+    public let config: Config
+    public let runtime: ServerRuntime
+    let log: Logger
+    let group: MultiThreadedEventLoopGroup
+    private var channels: [Channel] = []
+    private let connectedClients = ManagedAtomic<Int>(0)
+    private let expiry: ActiveExpiry
+    private let shutdownPromise: EventLoopPromise<Void>
+    let lastSaveTime = ManagedAtomic<Int>(Int(currentTimeMillis() / 1000))
+    /// Random 40-hex-digit identity of this run (INFO run_id, replication id).
+    let runID: String = (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
+
+    public init(config: Config) {
+        self.config = config
+        let level = Logger.Level(redisLevel: config["loglevel"])
+        let logfile = config["logfile"]
+        var logger = Logger(label: "swiftlet") { _ in RedisStyleLogHandler(level: level, file: logfile) }
+        logger.logLevel = level
+        log = logger
+        runtime = ServerRuntime(keyspace: Keyspace(databases: config.int("databases")), table: .standard)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: config.int("io-threads"))
+        expiry = ActiveExpiry(runtime: runtime)
+        shutdownPromise = group.next().makePromise()
+        runtime.hooks = self
+    }
+
+    /// Binds every `bind` address and starts serving. Throws with a message naming the address
+    /// when a mandatory one cannot be bound.
+    public func start() throws {
+        if !config["dir"].isEmpty {
+            guard chdir(config["dir"]) == 0 else {
+                throw ServerError("Can't chdir to '\(config["dir"])': \(String(cString: strerror(errno)))")
+            }
+        }
+        let maxClients = config.int("maxclients")
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: Int32(config.int("tcp-backlog")))
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: config.int("tcp-keepalive") > 0 ? 1 : 0)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    self.runtime.stats.connectionsReceived.wrappingIncrement(ordering: .relaxed)
+                    let n = self.connectedClients.wrappingIncrementThenLoad(ordering: .relaxed)
+                    if n > maxClients {
+                        self.connectedClients.wrappingDecrement(ordering: .relaxed)
+                        self.runtime.stats.rejectedConnections.wrappingIncrement(ordering: .relaxed)
+                        var b = channel.allocator.buffer(capacity: 48)
+                        b.writeString("-ERR max number of clients reached\r\n")
+                        channel.writeAndFlush(b).whenComplete { _ in channel.close(promise: nil) }
+                        return
+                    }
+                    try channel.pipeline.syncOperations.addHandler(Connection(runtime: self.runtime, server: self, channel: channel))
+                }
+            }
+        let port = config.int("port")
+        for spec in config["bind"].split(separator: " ").map(String.init) {
+            let optional = spec.hasPrefix("-")
+            var host = optional ? String(spec.dropFirst()) : spec
+            if host == "*" { host = "0.0.0.0" }
+            if host == "::*" { host = "::" }
+            do {
+                let channel = try bootstrap.bind(host: host, port: port).wait()
+                channels.append(channel)
+                log.notice("Ready to accept connections tcp on \(host):\(channel.localAddress?.port ?? port)")
+            } catch {
+                if optional { continue }
+                throw ServerError("Could not create server TCP listening socket \(host):\(port): \(error)")
+            }
+        }
+        guard !channels.isEmpty else { throw ServerError("No address could be bound (bind \(config["bind"]))") }
+        expiry.start(on: group.next(), hz: config.int("hz"), enabled: runtime.activeExpireEnabled)
+    }
+
+    /// The port actually bound (useful with `port 0`).
+    public var boundPort: Int? { channels.first?.localAddress?.port }
+
+    /// Blocks until SHUTDOWN (or a signal) stops the server.
+    public func wait() throws {
+        try shutdownPromise.futureResult.wait()
+        for c in channels { try? c.close().wait() }
+        try? group.syncShutdownGracefully()
+    }
+
+    func connectionClosed() {
+        connectedClients.wrappingDecrement(ordering: .relaxed)
+    }
+
+    public func requestShutdown(reason: String) {
+        log.warning("\(reason)")
+        log.notice("Swiftlet is now ready to exit, bye bye...")
+        shutdownPromise.succeed(())
+    }
+
+    // MARK: ServerHooks
+
+    public func configGet(_ patterns: [String]) -> [(String, String)] { config.get(patterns) }
+    public func configSet(_ pairs: [(String, String)]) -> String? { config.set(pairs) }
+
+    public func configRewrite() -> String? {
+        guard let path = config.configFile else { return "ERR The server is running without a config file" }
+        guard let f = fopen(path + ".tmp", "w") else { return "ERR Rewriting config file: \(String(cString: strerror(errno)))" }
+        fputs(config.render(), f)
+        fflush(f)
+        fsync(fileno(f))
+        fclose(f)
+        guard rename(path + ".tmp", path) == 0 else { return "ERR Rewriting config file: \(String(cString: strerror(errno)))" }
+        return nil
+    }
+
+    public func resetStats() {
+        runtime.stats.reset()
+        for shard in runtime.keyspace.shards {
+            shard.lock.withLockVoid { shard.stats = ShardStats() }
+        }
+    }
+
+    public func info(sections: [String], client: ClientState) -> String {
+        InfoReport(server: self).render(sections: sections)
+    }
+
+    public func shutdown(save: Bool?) -> String? {
+        requestShutdown(reason: "User requested shutdown...")
+        return nil
+    }
+
+    public func authenticate(user: String?, password: ByteBuffer) -> String? {
+        let required = config["requirepass"]
+        if let user, user != "default" {
+            return "WRONGPASS invalid username-password pair or user is disabled."
+        }
+        if required.isEmpty {
+            return user == nil
+                ? "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+                : nil
+        }
+        return password.string == required ? nil : "WRONGPASS invalid username-password pair or user is disabled."
+    }
+
+    public var requiresAuth: Bool { !config["requirepass"].isEmpty }
+    public var lastSave: Int { lastSaveTime.load(ordering: .relaxed) }
+    var connectedClientCount: Int { connectedClients.load(ordering: .relaxed) }
+}
+
+public struct ServerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ message: String) { description = message }
+}
