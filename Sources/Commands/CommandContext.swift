@@ -81,16 +81,25 @@ public struct CommandContext {
         return entry
     }
 
-    /// The value for reading (counts a keyspace hit or miss, as Redis's `lookupKeyRead`).
+    /// The value for reading: counts a keyspace hit or miss and records the access, as Redis's
+    /// `lookupKeyRead`.
     public mutating func lookup(_ key: ByteBuffer) -> Value? {
         let shard = shard(key)
-        if let entry = entry(key) {
-            shard.stats.keyspaceHits += 1
-            return entry.value
+        if let entry = shard.dbs[db].accessEntry(key, clock: clock) {
+            if Database.isExpired(entry, now: now) {
+                expire(key, in: shard)
+            } else {
+                shard.stats.keyspaceHits += 1
+                return entry.value
+            }
         }
         shard.stats.keyspaceMisses += 1
         return nil
     }
+
+    /// Seconds-resolution access clock derived from the command's time.
+    @inlinable
+    public var clock: UInt32 { UInt32(truncatingIfNeeded: now / 1000) }
 
     public mutating func exists(_ key: ByteBuffer) -> Bool { entry(key) != nil }
 
@@ -116,7 +125,7 @@ public struct CommandContext {
         if keepTTL, let old = shard.dbs[db].entry(key), Database.isExpired(old, now: now) {
             expire(key, in: shard)
         }
-        shard.dbs[db].set(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: server.lruClock)
+        shard.dbs[db].set(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock)
         changed(key)
     }
 
@@ -135,7 +144,7 @@ public struct CommandContext {
     public mutating func modify<T, R>(_ key: ByteBuffer, as kind: ValueKind<T>, create: Bool,
                                       _ body: (inout T) -> R) -> Access<R> {
         _ = entry(key)   // lazy expiry first
-        let clock = server.lruClock
+        let clock = self.clock
         return shard(key).dbs[db].modify(key) { slot -> Access<R> in
             guard var current = slot else {
                 guard create else { return .missing }

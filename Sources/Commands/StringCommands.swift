@@ -2,14 +2,58 @@ import NIOCore
 import Keyspace
 import RESP
 
-/// Strings: Redis's t_string.c.
+/// Strings: Redis's t_string.c and bitops.c.
 extension CommandTable {
     static let stringCommands: [Command] = [
-        Command("get", arity: 2, flags: [.readonly, .fast], keys: .range(first: 1, last: 1, step: 1),
-                group: "string", summary: "Returns the string value of a key.", handler: get),
-        Command("set", arity: -3, flags: [.write, .denyoom], keys: .range(first: 1, last: 1, step: 1),
-                group: "string", summary: "Sets the string value of a key, ignoring its type.", handler: set),
+        Command("get", arity: 2, flags: [.readonly, .fast], keys: oneKey, group: "string",
+                summary: "Returns the string value of a key.", handler: get),
+        Command("set", arity: -3, flags: [.write, .denyoom], keys: oneKey, group: "string",
+                summary: "Sets the string value of a key, ignoring its type.", handler: set),
+        Command("setnx", arity: 3, flags: [.write, .denyoom, .fast], keys: oneKey, group: "string",
+                summary: "Set the string value of a key only when the key doesn't exist.", handler: setnx),
+        Command("setex", arity: 4, flags: [.write, .denyoom], keys: oneKey, group: "string",
+                summary: "Sets the string value and expiration time of a key.") { setWithExpiry(&$0, .seconds) },
+        Command("psetex", arity: 4, flags: [.write, .denyoom], keys: oneKey, group: "string",
+                summary: "Sets both string value and expiration time in milliseconds of a key.") { setWithExpiry(&$0, .milliseconds) },
+        Command("getset", arity: 3, flags: [.write, .denyoom, .fast], keys: oneKey, group: "string",
+                summary: "Returns the previous string value of a key after setting it to a new value.", handler: getset),
+        Command("getdel", arity: 2, flags: [.write, .fast], keys: oneKey, group: "string",
+                summary: "Returns the string value of a key after deleting the key.", handler: getdel),
+        Command("getex", arity: -2, flags: [.write, .fast], keys: oneKey, group: "string",
+                summary: "Returns the string value of a key after setting its expiration time.", handler: getex),
+        Command("mget", arity: -2, flags: [.readonly, .fast], keys: .range(first: 1, last: -1, step: 1), group: "string",
+                summary: "Atomically returns the string values of one or more keys.", handler: mget),
+        Command("mset", arity: -3, flags: [.write, .denyoom], keys: .range(first: 1, last: -1, step: 2), group: "string",
+                summary: "Atomically creates or modifies the string values of one or more keys.") { mset(&$0, onlyIfNoneExist: false) },
+        Command("msetnx", arity: -3, flags: [.write, .denyoom], keys: .range(first: 1, last: -1, step: 2), group: "string",
+                summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.") { mset(&$0, onlyIfNoneExist: true) },
+        Command("append", arity: 3, flags: [.write, .denyoom, .fast], keys: oneKey, group: "string",
+                summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", handler: append),
+        Command("strlen", arity: 2, flags: [.readonly, .fast], keys: oneKey, group: "string",
+                summary: "Returns the length of a string value.", handler: strlen),
+        Command("getrange", arity: 4, flags: [.readonly], keys: oneKey, group: "string",
+                summary: "Returns a substring of the string stored at a key.", handler: getrange),
+        Command("substr", arity: 4, flags: [.readonly], keys: oneKey, group: "string",
+                summary: "Returns a substring from a string value.", handler: getrange),
+        Command("setrange", arity: 4, flags: [.write, .denyoom], keys: oneKey, group: "string",
+                summary: "Overwrites a part of a string value with another by an offset.", handler: setrange),
+        Command("incr", arity: 2, flags: [.write, .denyoom, .fast], keys: oneKey, group: "string",
+                summary: "Increments the integer value of a key by one.") { incrementBy(&$0, 1) },
+        Command("decr", arity: 2, flags: [.write, .denyoom, .fast], keys: oneKey, group: "string",
+                summary: "Decrements the integer value of a key by one.") { incrementBy(&$0, -1) },
+        Command("incrby", arity: 3, flags: [.write, .denyoom, .fast], keys: oneKey, group: "string",
+                summary: "Increments the integer value of a key by a number.", handler: incrby),
+        Command("decrby", arity: 3, flags: [.write, .denyoom, .fast], keys: oneKey, group: "string",
+                summary: "Decrements a number from the integer value of a key.", handler: decrby),
+        Command("incrbyfloat", arity: 3, flags: [.write, .denyoom, .fast], keys: oneKey, group: "string",
+                summary: "Increment the floating point value of a key by a number.", handler: incrbyfloat),
+        Command("lcs", arity: -3, flags: [.readonly], keys: .range(first: 1, last: 2, step: 1), group: "string",
+                summary: "Finds the longest common substring.", handler: lcs),
     ]
+
+    static let oneKey = KeySpec.range(first: 1, last: 1, step: 1)
+    /// Redis's `proto-max-bulk-len` default: the largest string SETRANGE/APPEND/SETBIT may build.
+    static let maxStringLength = 512 * 1024 * 1024
 
     static func get(_ ctx: inout CommandContext) {
         switch ctx.read(ctx.args[1], as: .string) {
@@ -32,12 +76,314 @@ extension CommandTable {
         if (options.condition == .nx && old != nil) || (options.condition == .xx && old == nil) {
             return options.get ? reply(oldValue, &ctx) : ctx.out.null()
         }
-        ctx.set(key, .string(ctx.args[2]), expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+        ctx.set(key, .string(ctx.args[2].owned()), expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
         if options.get { reply(oldValue, &ctx) } else { ctx.out.ok() }
     }
 
     private static func reply(_ value: ByteBuffer?, _ ctx: inout CommandContext) {
         if let value { ctx.out.bulk(value) } else { ctx.out.null() }
+    }
+
+    static func setnx(_ ctx: inout CommandContext) {
+        if ctx.exists(ctx.args[1]) { return ctx.out.integer(0) }
+        ctx.set(ctx.args[1], .string(ctx.args[2].owned()))
+        ctx.out.integer(1)
+    }
+
+    /// SETEX key seconds value / PSETEX key milliseconds value
+    private static func setWithExpiry(_ ctx: inout CommandContext, _ unit: ExpiryUnit) {
+        guard let at = unit.absoluteMillis(ctx.args[2], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return }
+        ctx.set(ctx.args[1], .string(ctx.args[3].owned()), expireAt: at)
+        ctx.out.ok()
+    }
+
+    static func getset(_ ctx: inout CommandContext) {
+        let key = ctx.args[1]
+        var old: ByteBuffer? = nil
+        if let entry = ctx.entry(key) {
+            guard case .string(let s) = entry.value else { return ctx.replyWrongType() }
+            old = s
+        }
+        ctx.set(key, .string(ctx.args[2].owned()))
+        reply(old, &ctx)
+    }
+
+    static func getdel(_ ctx: inout CommandContext) {
+        switch ctx.read(ctx.args[1], as: .string) {
+        case .missing: ctx.out.null()
+        case .wrongType: ctx.replyWrongType()
+        case .found(let value):
+            ctx.delete(ctx.args[1])
+            ctx.out.bulk(value)
+        }
+    }
+
+    /// GETEX key [EX s|PX ms|EXAT ts|PXAT ts|PERSIST]
+    static func getex(_ ctx: inout CommandContext) {
+        guard let options = SetOptions.parse(&ctx, from: 2, allowGet: false, forGetEx: true) else { return }
+        let key = ctx.args[1]
+        switch ctx.read(key, as: .string) {
+        case .missing: return ctx.out.null()
+        case .wrongType: return ctx.replyWrongType()
+        case .found(let value):
+            if let at = options.expireAt {
+                if at <= ctx.now {
+                    ctx.delete(key)   // an expiry in the past deletes, as Redis does
+                } else {
+                    ctx.setExpire(key, at: at)
+                }
+            } else if options.persist, let entry = ctx.entry(key), entry.expireAt != 0 {
+                ctx.setExpire(key, at: 0)
+            }
+            ctx.out.bulk(value)
+        }
+    }
+
+    static func mget(_ ctx: inout CommandContext) {
+        ctx.out.array(ctx.args.count - 1)
+        for i in 1..<ctx.args.count {
+            // MGET answers nil for a key of another type instead of an error.
+            if case .found(let value) = ctx.read(ctx.args[i], as: .string) {
+                ctx.out.bulk(value)
+            } else {
+                ctx.out.null()
+            }
+        }
+    }
+
+    private static func mset(_ ctx: inout CommandContext, onlyIfNoneExist: Bool) {
+        guard ctx.args.count % 2 == 1 else {
+            return ctx.out.error("ERR wrong number of arguments for '\(ctx.commandName)' command")
+        }
+        if onlyIfNoneExist {
+            for i in stride(from: 1, to: ctx.args.count, by: 2) where ctx.exists(ctx.args[i]) {
+                return ctx.out.integer(0)
+            }
+        }
+        for i in stride(from: 1, to: ctx.args.count, by: 2) {
+            ctx.set(ctx.args[i], .string(ctx.args[i + 1].owned()))
+        }
+        if onlyIfNoneExist { ctx.out.integer(1) } else { ctx.out.ok() }
+    }
+
+    static func append(_ ctx: inout CommandContext) {
+        let key = ctx.args[1]
+        let suffix = ctx.args[2]
+        if let entry = ctx.entry(key), case .string(let s) = entry.value,
+           s.readableBytes + suffix.readableBytes > maxStringLength {
+            return ctx.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+        }
+        let result = ctx.modify(key, as: .string, create: true) { (s: inout ByteBuffer) -> Int in
+            s.writeImmutableBuffer(suffix)
+            return s.readableBytes
+        }
+        switch result {
+        case .wrongType: ctx.replyWrongType()
+        case .missing: ctx.out.integer(0)
+        case .found(let length):
+            ctx.changed(key)
+            ctx.out.integer(length)
+        }
+    }
+
+    static func strlen(_ ctx: inout CommandContext) {
+        switch ctx.read(ctx.args[1], as: .string) {
+        case .missing: ctx.out.integer(0)
+        case .wrongType: ctx.replyWrongType()
+        case .found(let value): ctx.out.integer(value.readableBytes)
+        }
+    }
+
+    static func getrange(_ ctx: inout CommandContext) {
+        guard var start = ctx.args[2].intValue, var end = ctx.args[3].intValue else { return ctx.replyNotInteger() }
+        switch ctx.read(ctx.args[1], as: .string) {
+        case .missing: ctx.out.bulk("")
+        case .wrongType: ctx.replyWrongType()
+        case .found(let value):
+            let n = value.readableBytes
+            // Redis 7.0: a negative start beyond a negative end is empty before clamping.
+            if start < 0 && end < 0 && start > end { return ctx.out.bulk("") }
+            if start < 0 { start += n }
+            if end < 0 { end += n }
+            start = max(start, 0)
+            end = max(end, 0)
+            if end >= n { end = n - 1 }
+            if n == 0 || start > end { return ctx.out.bulk("") }
+            ctx.out.bulk(value.getSlice(at: value.readerIndex + start, length: end - start + 1)!)
+        }
+    }
+
+    static func setrange(_ ctx: inout CommandContext) {
+        guard let offset = ctx.args[2].intValue else { return ctx.replyNotInteger() }
+        guard offset >= 0 else { return ctx.out.error("ERR offset is out of range") }
+        let key = ctx.args[1]
+        let patch = ctx.args[3]
+        let existing = ctx.entry(key)
+        if let existing {
+            guard case .string = existing.value else { return ctx.replyWrongType() }
+        }
+        if patch.readableBytes == 0 {
+            // Nothing to write: report the current length without creating the key.
+            if case .string(let s)? = existing?.value { return ctx.out.integer(s.readableBytes) }
+            return ctx.out.integer(0)
+        }
+        guard offset + patch.readableBytes <= maxStringLength else {
+            return ctx.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+        }
+        let result = ctx.modify(key, as: .string, create: true) { (s: inout ByteBuffer) -> Int in
+            let end = offset + patch.readableBytes
+            if s.readableBytes < end {
+                s.writeRepeatingByte(0, count: end - s.readableBytes)
+            }
+            s.setBuffer(patch, at: s.readerIndex + offset)
+            return s.readableBytes
+        }
+        if case .found(let length) = result {
+            ctx.changed(key)
+            ctx.out.integer(length)
+        }
+    }
+
+    // MARK: counters
+
+    static func incrby(_ ctx: inout CommandContext) {
+        guard let by = ctx.args[2].int64Value else { return ctx.replyNotInteger() }
+        incrementBy(&ctx, by)
+    }
+
+    static func decrby(_ ctx: inout CommandContext) {
+        guard let by = ctx.args[2].int64Value else { return ctx.replyNotInteger() }
+        guard by != Int64.min else { return ctx.out.error("ERR decrement would overflow") }
+        incrementBy(&ctx, -by)
+    }
+
+    private static func incrementBy(_ ctx: inout CommandContext, _ by: Int64) {
+        let key = ctx.args[1]
+        var current: Int64 = 0
+        var expireAt: Int64 = 0
+        if let entry = ctx.entry(key) {
+            guard case .string(let s) = entry.value else { return ctx.replyWrongType() }
+            guard let v = s.int64Value else { return ctx.replyNotInteger() }
+            current = v
+            expireAt = entry.expireAt
+        }
+        let (result, overflow) = current.addingReportingOverflow(by)
+        guard !overflow else { return ctx.out.error("ERR increment or decrement would overflow") }
+        ctx.set(key, .string(result.asBytes), expireAt: expireAt)
+        ctx.out.integer(Int(result))
+    }
+
+    static func incrbyfloat(_ ctx: inout CommandContext) {
+        let key = ctx.args[1]
+        guard let by = parseLongDouble(ctx.args[2]) else { return ctx.replyNotFloat() }
+        var current: LongDouble = 0
+        var expireAt: Int64 = 0
+        if let entry = ctx.entry(key) {
+            guard case .string(let s) = entry.value else { return ctx.replyWrongType() }
+            guard let v = parseLongDouble(s) else { return ctx.replyNotFloat() }
+            current = v
+            expireAt = entry.expireAt
+        }
+        let result = current + by
+        guard result.isFinite else { return ctx.out.error("ERR increment would produce NaN or Infinity") }
+        let text = formatLongDouble(result)
+        ctx.set(key, .string(ByteBuffer(string: text)), expireAt: expireAt)
+        ctx.out.bulk(text)
+    }
+
+    // MARK: LCS
+
+    /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
+    static func lcs(_ ctx: inout CommandContext) {
+        var wantLen = false, wantIdx = false, withMatchLen = false
+        var minMatchLen = 0
+        var i = 3
+        while i < ctx.args.count {
+            let a = ctx.args[i]
+            if a.equalsIgnoringCase("LEN") { wantLen = true }
+            else if a.equalsIgnoringCase("IDX") { wantIdx = true }
+            else if a.equalsIgnoringCase("WITHMATCHLEN") { withMatchLen = true }
+            else if a.equalsIgnoringCase("MINMATCHLEN") && i + 1 < ctx.args.count {
+                guard let n = ctx.args[i + 1].intValue else { return ctx.replyNotInteger() }
+                minMatchLen = max(0, n)
+                i += 1
+            } else {
+                return ctx.replySyntaxError()
+            }
+            i += 1
+        }
+        if wantLen && wantIdx {
+            return ctx.out.error("ERR If you want both the length and indexes, please just use IDX.")
+        }
+        var strings: [[UInt8]] = []
+        for k in [ctx.args[1], ctx.args[2]] {
+            switch ctx.read(k, as: .string) {
+            case .missing: strings.append([])
+            case .wrongType: return ctx.out.error("ERR The specified keys must contain string values")
+            case .found(let s): strings.append(s.bytes)
+            }
+        }
+        let a = strings[0], b = strings[1]
+        // Dynamic programming table of LCS lengths of every prefix pair, as Redis does.
+        let w = b.count + 1
+        var table = [UInt32](repeating: 0, count: (a.count + 1) * w)
+        if !a.isEmpty && !b.isEmpty {
+            for x in 1...a.count {
+                for y in 1...b.count {
+                    table[x * w + y] = a[x - 1] == b[y - 1]
+                        ? table[(x - 1) * w + y - 1] + 1
+                        : max(table[(x - 1) * w + y], table[x * w + y - 1])
+                }
+            }
+        }
+        let length = Int(table[a.count * w + b.count])
+        if wantLen && !wantIdx { return ctx.out.integer(length) }
+        // Walk back from the end, collecting the common string and the matching ranges.
+        var common = [UInt8](repeating: 0, count: length)
+        var matches: [((Int, Int), (Int, Int), Int)] = []
+        var x = a.count, y = b.count, idx = length
+        var rangeA: (Int, Int)? = nil, rangeB: (Int, Int)? = nil
+        func emit() {
+            if let ra = rangeA, let rb = rangeB {
+                let len = ra.1 - ra.0 + 1
+                if len >= minMatchLen { matches.append((ra, rb, len)) }
+            }
+            rangeA = nil
+            rangeB = nil
+        }
+        while x > 0 && y > 0 {
+            if a[x - 1] == b[y - 1] {
+                idx -= 1
+                common[idx] = a[x - 1]
+                if let ra = rangeA, let rb = rangeB, ra.0 == x, rb.0 == y {
+                    rangeA = (x - 1, ra.1)
+                    rangeB = (y - 1, rb.1)
+                } else {
+                    emit()
+                    rangeA = (x - 1, x - 1)
+                    rangeB = (y - 1, y - 1)
+                }
+                x -= 1
+                y -= 1
+            } else if table[(x - 1) * w + y] > table[x * w + y - 1] {
+                x -= 1
+            } else {
+                y -= 1
+            }
+        }
+        emit()
+        if !wantIdx { return ctx.out.bulk(bytes: common) }
+        ctx.out.map(2)
+        ctx.out.bulk("matches")
+        ctx.out.array(matches.count)
+        for (ra, rb, len) in matches {
+            ctx.out.array(withMatchLen ? 3 : 2)
+            ctx.out.array(2); ctx.out.integer(ra.0); ctx.out.integer(ra.1)
+            ctx.out.array(2); ctx.out.integer(rb.0); ctx.out.integer(rb.1)
+            if withMatchLen { ctx.out.integer(len) }
+        }
+        ctx.out.bulk("len")
+        ctx.out.integer(length)
     }
 }
 
@@ -56,6 +402,7 @@ struct SetOptions {
         var o = SetOptions()
         var i = start
         var expirySeen = false
+        var pendingExpiry: (ExpiryUnit, Int)? = nil
         while i < ctx.args.count {
             let a = ctx.args[i]
             let hasNext = i + 1 < ctx.args.count
@@ -63,7 +410,7 @@ struct SetOptions {
                 o.condition = .nx
             } else if !forGetEx && a.equalsIgnoringCase("XX") && o.condition != .nx {
                 o.condition = .xx
-            } else if allowGet && !forGetEx && a.equalsIgnoringCase("GET") {
+            } else if allowGet && a.equalsIgnoringCase("GET") {
                 o.get = true
             } else if !forGetEx && a.equalsIgnoringCase("KEEPTTL") && !expirySeen {
                 o.keepTTL = true
@@ -71,25 +418,28 @@ struct SetOptions {
             } else if forGetEx && a.equalsIgnoringCase("PERSIST") && !expirySeen {
                 o.persist = true
                 expirySeen = true
-            } else if hasNext && !expirySeen,
-                      let unit = ExpiryUnit(a) {
-                i += 1
-                guard let at = unit.absoluteMillis(ctx.args[i], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return nil }
-                o.expireAt = at
+            } else if hasNext && !expirySeen, let unit = ExpiryUnit(a) {
+                pendingExpiry = (unit, i + 1)
                 expirySeen = true
+                i += 1
             } else {
                 ctx.replySyntaxError()
                 return nil
             }
             i += 1
         }
+        // Syntax errors win over value errors, as in Redis: the value is checked last.
+        if let (unit, index) = pendingExpiry {
+            guard let at = unit.absoluteMillis(ctx.args[index], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return nil }
+            o.expireAt = at
+        }
         return o
     }
 }
 
-/// EX / PX / EXAT / PXAT: how an expiry argument is turned into absolute Unix milliseconds.
-/// Every relative expiry is made absolute on the way in, so what reaches the keyspace (and, later,
-/// the append-only file and replicas) is deterministic.
+/// EX / PX / EXAT / PXAT: how an expiry argument becomes absolute Unix milliseconds. Every
+/// relative expiry is made absolute on the way in, so what reaches the keyspace (and later the
+/// append-only file and replicas) is deterministic.
 enum ExpiryUnit {
     case seconds, milliseconds, unixSeconds, unixMilliseconds
 
@@ -111,20 +461,18 @@ enum ExpiryUnit {
             ctx.out.error("ERR invalid expire time in '\(command)' command")
             return nil
         }
-        let (ms, overflow1): (Int64, Bool)
-        switch self {
-        case .seconds, .unixSeconds: (ms, overflow1) = v.multipliedReportingOverflow(by: 1000)
-        case .milliseconds, .unixMilliseconds: (ms, overflow1) = (v, false)
+        var ms = v
+        var overflow = false
+        if self == .seconds || self == .unixSeconds {
+            (ms, overflow) = v.multipliedReportingOverflow(by: 1000)
         }
-        var result = ms
-        var overflow2 = false
-        if self == .seconds || self == .milliseconds {
-            (result, overflow2) = ms.addingReportingOverflow(now)
+        if !overflow && (self == .seconds || self == .milliseconds) {
+            (ms, overflow) = ms.addingReportingOverflow(now)
         }
-        guard !overflow1 && !overflow2 else {
+        guard !overflow else {
             ctx.out.error("ERR invalid expire time in '\(command)' command")
             return nil
         }
-        return result
+        return ms
     }
 }

@@ -2,6 +2,141 @@ import NIOCore
 import Keyspace
 import RESP
 
+/// MULTI/EXEC/DISCARD/WATCH/UNWATCH: Redis's multi.c.
+///
+/// EXEC locks the union of the shards of every queued command (and of the watched keys) at once,
+/// so the transaction is atomic and isolated across shards: no other command can observe or
+/// interleave with a half-applied transaction.
 extension CommandTable {
-    static let transactionCommands: [Command] = []
+    static let transactionCommands: [Command] = [
+        Command("multi", arity: 1, flags: [.fast, .noKeyspace, .noMulti, .loading, .stale], group: "transactions",
+                summary: "Starts a transaction.", handler: multi),
+        Command("exec", arity: 1, flags: [.noKeyspace, .noMulti, .loading, .stale], group: "transactions",
+                summary: "Executes all commands in a transaction.", handler: exec),
+        Command("discard", arity: 1, flags: [.fast, .noKeyspace, .noMulti, .loading, .stale], group: "transactions",
+                summary: "Discards a transaction.", handler: discard),
+        Command("watch", arity: -2, flags: [.fast, .noMulti, .loading, .stale], keys: .range(first: 1, last: -1, step: 1),
+                group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", handler: watch),
+        Command("unwatch", arity: 1, flags: [.fast, .noKeyspace, .loading, .stale], group: "transactions",
+                summary: "Forgets about watched keys of a transaction.", handler: unwatch),
+    ]
+
+    static func multi(_ ctx: inout CommandContext) {
+        guard !ctx.client.inMulti else { return ctx.out.error("ERR MULTI calls can not be nested") }
+        ctx.client.multiQueue = []
+        ctx.client.multiFailed = false
+        ctx.out.ok()
+    }
+
+    static func discard(_ ctx: inout CommandContext) {
+        guard ctx.client.inMulti else { return ctx.out.error("ERR DISCARD without MULTI") }
+        ctx.client.multiQueue = nil
+        ctx.client.multiFailed = false
+        unwatchAll(&ctx)
+        ctx.out.ok()
+    }
+
+    static func watch(_ ctx: inout CommandContext) {
+        let client = ctx.client
+        guard !client.inMulti else { return ctx.out.error("ERR WATCH inside MULTI is not allowed") }
+        let token = client.watchToken ?? WatchToken()
+        client.watchToken = token
+        for key in ctx.args.dropFirst() {
+            let watched = WatchedKey(db: ctx.db, key: key.owned())
+            if client.watchedKeys.contains(watched) { continue }
+            let shard = ctx.keyspace.shard(for: key)
+            shard.addWatcher(token, db: ctx.db, key: key)
+            client.watchedKeys.append(watched)
+            if let entry = shard.dbs[ctx.db].entry(key), Database.isExpired(entry, now: ctx.now) {
+                client.watchedExpiredAtWatch.insert(watched)
+            }
+        }
+        ctx.out.ok()
+    }
+
+    static func unwatch(_ ctx: inout CommandContext) {
+        unwatchAll(&ctx)
+        ctx.out.ok()
+    }
+
+    /// Forgets every watched key of the client. Takes the shard locks it needs, except those the
+    /// current invocation already holds (UNWATCH queued inside a transaction runs under EXEC's locks).
+    static func unwatchAll(_ ctx: inout CommandContext) {
+        let client = ctx.client
+        guard let token = client.watchToken else { return }
+        for w in client.watchedKeys {
+            let index = KeySlot.shard(w.key)
+            let shard = ctx.keyspace.shards[index]
+            if ctx.lockedMask & (1 << UInt64(index)) != 0 {
+                shard.removeWatcher(token, db: w.db, key: w.key)
+            } else {
+                shard.lock.withLockVoid { shard.removeWatcher(token, db: w.db, key: w.key) }
+            }
+        }
+        client.watchToken = nil
+        client.watchedKeys = []
+        client.watchedExpiredAtWatch = []
+    }
+
+    static func exec(_ ctx: inout CommandContext) {
+        let client = ctx.client
+        guard let queue = client.multiQueue else { return ctx.out.error("ERR EXEC without MULTI") }
+        client.multiQueue = nil
+        if client.multiFailed {
+            client.multiFailed = false
+            unwatchAll(&ctx)
+            return ctx.out.error("EXECABORT Transaction discarded because of previous errors.")
+        }
+        let table = ctx.server.table
+        var commands: [Command] = []
+        commands.reserveCapacity(queue.count)
+        var mask: UInt64 = 0
+        for args in queue {
+            // Queued commands were validated when queued; resolve subcommands the same way.
+            var command = table.lookup(args[0])!
+            if !command.subcommands.isEmpty, args.count >= 2,
+               let sub = command.subcommands[args[1].string.lowercased()] {
+                command = sub
+            }
+            commands.append(command)
+            mask |= command.lockMask(args)
+        }
+        for w in client.watchedKeys { mask |= Keyspace.mask(for: w.key) }
+
+        let execArgs = ctx.args
+        ctx.keyspace.lock(mask)
+        ctx.lockedMask = mask
+        if watchedKeysChanged(&ctx) {
+            ctx.keyspace.unlock(mask)
+            ctx.lockedMask = 0
+            unwatchAll(&ctx)
+            return ctx.out.nullArray()
+        }
+        ctx.out.array(queue.count)
+        ctx.inTransaction = true
+        for (command, args) in zip(commands, queue) {
+            ctx.args = args
+            command.handler(&ctx)
+        }
+        ctx.inTransaction = false
+        ctx.args = execArgs
+        ctx.keyspace.unlock(mask)
+        ctx.lockedMask = 0
+        unwatchAll(&ctx)
+    }
+
+    /// True when a watched key was modified, or has expired since it was watched (Redis 7.0 treats
+    /// a watched key that expires as changed). Runs with the watched keys' shards locked.
+    private static func watchedKeysChanged(_ ctx: inout CommandContext) -> Bool {
+        let client = ctx.client
+        guard let token = client.watchToken else { return false }
+        if token.dirty.load(ordering: .acquiring) { return true }
+        for w in client.watchedKeys where !client.watchedExpiredAtWatch.contains(w) {
+            let shard = ctx.keyspace.shard(for: w.key)
+            if let entry = shard.dbs[w.db].entry(w.key), Database.isExpired(entry, now: ctx.now) {
+                return true
+            }
+        }
+        return false
+    }
 }

@@ -130,6 +130,18 @@ public struct Database: Sendable {
         return true
     }
 
+    /// Finds the entry and records the access (OBJECT IDLETIME) with a single hash lookup. The
+    /// clock has seconds resolution, so most reads find it unchanged and write nothing (which
+    /// also spares a snapshot-shared table from being copied by a read).
+    public mutating func accessEntry(_ key: ByteBuffer, clock: UInt32) -> Entry? {
+        let t = Database.table(key)
+        guard let index = tables[t].index(forKey: key) else { return nil }
+        if tables[t].values[index].lastAccess != clock {
+            tables[t].values[index].lastAccess = clock
+        }
+        return tables[t].values[index]
+    }
+
     public mutating func touch(_ key: ByteBuffer, clock: UInt32) {
         let t = Database.table(key)
         guard let index = tables[t].index(forKey: key) else { return }
