@@ -37,6 +37,8 @@ public struct CommandContext {
     public var stillBlocked = false
     /// Set by a blocking command that blocked: the connection waits for the waiter's reply.
     public var blockedWaiter: BlockedWaiter?
+    /// Name of the last command dispatched (CLIENT LIST `cmd=`).
+    public var lastCommandName = "NULL"
     /// Set by QUIT and CLIENT KILL of oneself: close once the reply is written.
     public var closeAfterReply = false
 

@@ -1,3 +1,4 @@
+import Atomics
 import NIOConcurrencyHelpers
 import NIOCore
 import RESP
@@ -110,6 +111,9 @@ public final class Config: Sendable {
                                             "list-max-ziplist-size": "list-max-listpack-size"]
 
     private let values: NIOLockedValueBox<[String: String]>
+    /// Bumped by every change, so hot paths can cache derived values and notice staleness with one
+    /// atomic load instead of re-reading (and re-parsing) the configuration per request.
+    public let generation = ManagedAtomic<Int>(0)
     /// The file the configuration came from, for CONFIG REWRITE.
     public let configFile: String?
 
@@ -209,6 +213,7 @@ public final class Config: Sendable {
         }
         if let check = d.validate, let error = check(value) { return error }
         values.withLockedValue { $0[name] = value }
+        generation.wrappingIncrement(ordering: .releasing)
         return nil
     }
 
@@ -333,6 +338,7 @@ public final class Config: Sendable {
             }
             if let error = apply(name: lower, words: words, atStartup: false) {
                 values.withLockedValue { $0 = before }
+                generation.wrappingIncrement(ordering: .releasing)
                 if error.hasPrefix("ERR") { return error }
                 if error == "Bad directive or wrong number of arguments" {
                     return "ERR Unknown option or number of arguments for CONFIG SET - '\(name)'"

@@ -30,12 +30,30 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     private var blockTimer: Scheduled<Void>? = nil
     private var closing = false
     private var commandsSinceUpdate = 0
-    private var lastCommandName = "NULL"
     /// A `read()` held back while the socket is not writable (backpressure for clients that do
     /// not read their replies and have no output limit configured).
     private var readHeld = false
     private var idleTimer: RepeatedTask? = nil
     private var lastActivity: NIODeadline = .now()
+    private var limits = Limits()
+
+    /// Configuration values read on every request, re-read only when the configuration changes.
+    private struct Limits {
+        var generation = -1
+        var queryBuffer = 0
+        var normalOutput = 0
+        var pubsubOutput = 0
+    }
+
+    private func refreshLimits() {
+        let generation = server.config.generation.load(ordering: .acquiring)
+        guard generation != limits.generation else { return }
+        limits = Limits(generation: generation,
+                        queryBuffer: server.config.int("client-query-buffer-limit"),
+                        normalOutput: server.config.outputLimit("normal").hard,
+                        pubsubOutput: server.config.outputLimit("pubsub").hard)
+        parser.limits.maxBulkLength = server.config.int("proto-max-bulk-len")
+    }
 
     init(runtime: ServerRuntime, server: SwiftletServer, channel: Channel) {
         self.runtime = runtime
@@ -119,6 +137,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         runtime.stats.netInputBytes.wrappingIncrement(by: input.readableBytes, ordering: .relaxed)
         lastActivity = .now()
         if closing { return }
+        refreshLimits()
         if var buffered = pending {
             pending = nil
             buffered.writeBuffer(&input)
@@ -126,7 +145,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         }
         process(&input, context: context)
         if input.readableBytes > 0 && !closing {
-            if input.readableBytes > server.config.int("client-query-buffer-limit") {
+            if input.readableBytes > limits.queryBuffer {
                 server.log.warning("Closing client that reached max query buffer length: \(state.remoteAddress)")
                 closeNow(context)
                 return
@@ -157,7 +176,6 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
             ctx.begin(now: currentTimeMillis())
             let outcome = runtime.dispatch(&ctx)
             commandsSinceUpdate += 1
-            if commandsSinceUpdate & 0x3F == 1 { lastCommandName = ctx.args[0].string.lowercased() }
             swap(&ctx.args, &parser.args)
             parser.authenticated = state.authenticated
             switch outcome {
@@ -189,7 +207,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         let count = commandsSinceUpdate
         commandsSinceUpdate = 0
         if count > 0 { runtime.stats.commandsProcessed.wrappingIncrement(by: count, ordering: .relaxed) }
-        let name = lastCommandName
+        let name = ctx.lastCommandName
         let db = state.db, proto = state.proto.rawValue, subs = state.channels.count, psubs = state.patterns.count
         let multi = state.multiQueue?.count ?? -1
         let flags = (state.subscriptionCount > 0 ? "P" : "") + (state.inMulti ? "x" : "") + (blockedOn != nil ? "b" : "")
@@ -229,7 +247,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     /// class is disconnected, like Redis. Without a limit the connection stops reading instead
     /// (see `read`), which bounds memory without dropping anyone.
     private func enforceOutputLimit(_ context: ChannelHandlerContext) {
-        let limit = server.config.outputLimit(state.subscriptionCount > 0 ? "pubsub" : "normal").hard
+        let limit = state.subscriptionCount > 0 ? limits.pubsubOutput : limits.normalOutput
         guard limit > 0, let pendingBytes = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
               pendingBytes > limit else { return }
         server.log.warning("Client \(state.remoteAddress) scheduled to be closed ASAP for overcoming of output buffer limits.")
@@ -242,8 +260,8 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     }
 
     func read(context: ChannelHandlerContext) {
-        let hasLimit = server.config.outputLimit("normal").hard > 0
-        if !hasLimit && !context.channel.isWritable {
+        refreshLimits()
+        if limits.normalOutput == 0 && !context.channel.isWritable {
             readHeld = true
             return
         }

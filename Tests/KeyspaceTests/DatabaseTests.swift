@@ -1,0 +1,66 @@
+import NIOCore
+import XCTest
+@testable import Keyspace
+
+final class DatabaseTests: XCTestCase {
+    func testSetModifyRemoveKeepCountsAndExpiries() {
+        var db = Database()
+        XCTAssertTrue(db.set(ByteBuffer(string: "a"), .string(ByteBuffer(string: "1")), expireAt: 100))
+        XCTAssertFalse(db.set(ByteBuffer(string: "a"), .string(ByteBuffer(string: "2")), keepTTL: true))
+        XCTAssertEqual(db.count, 1)
+        XCTAssertEqual(db.expiresCount, 1)
+        XCTAssertEqual(db.entry(ByteBuffer(string: "a"))?.expireAt, 100)
+        db.set(ByteBuffer(string: "a"), .string(ByteBuffer(string: "3")))
+        XCTAssertEqual(db.expiresCount, 0, "SET without KEEPTTL clears the expiry")
+        db.modify(ByteBuffer(string: "l")) { entry in
+            XCTAssertNil(entry)
+            entry = Entry(value: .list([ByteBuffer(string: "x")]), expireAt: 5)
+        }
+        XCTAssertEqual(db.count, 2)
+        XCTAssertEqual(db.expiresCount, 1)
+        db.modify(ByteBuffer(string: "l")) { $0 = nil }
+        XCTAssertEqual(db.count, 1)
+        XCTAssertEqual(db.expiresCount, 0)
+        XCTAssertNotNil(db.remove(ByteBuffer(string: "a")))
+        XCTAssertEqual(db.count, 0)
+    }
+
+    func testSnapshotCopyIsIndependent() {
+        var db = Database()
+        db.set(ByteBuffer(string: "k"), .string(ByteBuffer(string: "v1")))
+        let snapshot = db
+        db.set(ByteBuffer(string: "k"), .string(ByteBuffer(string: "v2")))
+        db.set(ByteBuffer(string: "new"), .string(ByteBuffer(string: "x")))
+        guard case .string(let old) = snapshot.entry(ByteBuffer(string: "k"))!.value else { return XCTFail() }
+        XCTAssertEqual(old, ByteBuffer(string: "v1"))
+        XCTAssertNil(snapshot.entry(ByteBuffer(string: "new")))
+        XCTAssertEqual(snapshot.count, 1)
+    }
+
+    func testSlotPlacementIsStableAndSpread() {
+        XCTAssertEqual(KeySlot.slot(ByteBuffer(string: "foo")), KeySlot.slot(ByteBuffer(string: "foo")))
+        var shards = Set<Int>()
+        for i in 0..<1000 { shards.insert(KeySlot.shard(ByteBuffer(string: "key:\(i)"))) }
+        XCTAssertEqual(shards.count, KeySlot.shardCount, "1000 keys should reach every shard")
+    }
+
+    func testStrictIntegerParsing() {
+        func p(_ s: String) -> Int64? { ByteBuffer(string: s).int64Value }
+        XCTAssertEqual(p("0"), 0)
+        XCTAssertEqual(p("-9223372036854775808"), Int64.min)
+        XCTAssertEqual(p("9223372036854775807"), Int64.max)
+        XCTAssertNil(p("9223372036854775808"))
+        XCTAssertNil(p("01"))
+        XCTAssertNil(p("-0"))
+        XCTAssertNil(p("+1"))
+        XCTAssertNil(p(" 1"))
+        XCTAssertNil(p(""))
+    }
+
+    func testLongDoubleFormattingLikeIncrByFloat() {
+        XCTAssertEqual(formatLongDouble(parseLongDouble(ByteBuffer(string: "10.5"))! + parseLongDouble(ByteBuffer(string: "-1.1"))!), "9.4")
+        XCTAssertEqual(formatLongDouble(3.0), "3")
+        XCTAssertNil(parseLongDouble(ByteBuffer(string: "abc")))
+        XCTAssertNil(parseLongDouble(ByteBuffer(string: " 1")))
+    }
+}

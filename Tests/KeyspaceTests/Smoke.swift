@@ -1,3 +1,0 @@
-import XCTest
-@testable import Keyspace
-final class SmokeKeyspaceTests: XCTestCase { func testNothing() {} }

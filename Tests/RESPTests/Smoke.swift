@@ -1,3 +1,0 @@
-import XCTest
-@testable import RESP
-final class SmokeRESPTests: XCTestCase { func testNothing() {} }
