@@ -234,7 +234,8 @@ class ServerProcess:
             try:
                 with RawClient(self.host, self.port, timeout=0.5) as c:
                     reply = c.call("PING")
-                    if reply == b"PONG":
+                    # NOAUTH also proves the server is up (requirepass).
+                    if reply == b"PONG" or (isinstance(reply, RespError) and reply.text.startswith("NOAUTH")):
                         return self
                     last_error = f"PING replied {reply!r}"
             except (OSError, ConnectionClosed) as e:
