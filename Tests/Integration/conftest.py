@@ -18,11 +18,6 @@ from helpers import RawClient, ServerProcess
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-# Directives the shared server needs beyond the fixed base arguments. DEBUG is
-# refused by Redis 7.0 unless enabled; "local" allows it from 127.0.0.1.
-SESSION_EXTRA_ARGS = ["--enable-debug-command", "local"]
-
-
 def server_binary():
     path = os.environ.get("SWIFTLET_SERVER") or str(REPO_ROOT / ".build" / "release" / "swiftlet-server")
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
@@ -41,7 +36,7 @@ def _workroot():
 @pytest.fixture(scope="session")
 def server(_workroot):
     """The shared server instance (host, port, log) for the whole session."""
-    proc = ServerProcess(server_binary(), os.path.join(_workroot, "main"), SESSION_EXTRA_ARGS).start()
+    proc = ServerProcess(server_binary(), os.path.join(_workroot, "main")).start()
     yield proc
     alive = proc.proc is not None and proc.proc.poll() is None
     proc.stop()
@@ -51,6 +46,7 @@ def server(_workroot):
 
 def _client(server, **kwargs):
     kwargs.setdefault("decode_responses", True)
+    kwargs.setdefault("protocol", 2)  # redis-py 8 would otherwise negotiate RESP3
     kwargs.setdefault("socket_timeout", 10)
     kwargs.setdefault("socket_connect_timeout", 5)
     return redis.Redis(host=server.host, port=server.port, **kwargs)
@@ -126,3 +122,16 @@ def make_server(_workroot):
     yield factory
     for proc in started:
         proc.stop()
+
+
+# Redis 7.0 refuses DEBUG unless enabled; "local" allows it from 127.0.0.1.
+DEBUG_ARGS = ["--enable-debug-command", "local"]
+
+
+@pytest.fixture
+def debug_client(make_server):
+    """RESP2 client on a dedicated instance that accepts DEBUG."""
+    srv = make_server(DEBUG_ARGS)
+    c = redis.Redis(host=srv.host, port=srv.port, decode_responses=True, protocol=2, socket_timeout=10)
+    yield c
+    c.close()

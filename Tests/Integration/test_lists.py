@@ -213,6 +213,14 @@ def test_blpop_unblocked_by_push_from_other_connection(r, connect):
     assert blocked_clients(r) == 0
 
 
+def test_blpop_resp3_client_unblocked(r, connect):
+    waiter = connect(protocol=3)
+    job = Background(waiter.blpop, ["q"], 5)
+    wait_blocked(r, 1)
+    r.rpush("q", "v")
+    assert job.result() == ["q", "v"]
+
+
 def test_blocked_clients_woken_in_fifo_order(r, connect):
     first, second = connect(), connect()
     job1 = Background(first.blpop, ["q"], 5)

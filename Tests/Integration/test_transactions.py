@@ -68,6 +68,12 @@ def test_redis_py_transaction_pipeline(r):
         assert p.execute() == [True, 2, 2, ["x", "y"]]
 
 
+def test_resp3_transaction(r3):
+    with r3.pipeline(transaction=True) as p:
+        p.set("a", 1).hset("h", "f", "v").hgetall("h").zadd("z", {"m": 1.5}).zscore("z", "m")
+        assert p.execute() == [True, 1, {"f": "v"}, 1, 1.5]
+
+
 def _watched_exec(c, key, act):
     """WATCH key, run act() (the interference), then MULTI/SET/EXEC."""
     c.call("WATCH", key)
@@ -162,7 +168,7 @@ def test_watch_counter_race_never_loses_updates(server, r):
     errors = []
 
     def worker():
-        c = redis.Redis(host=server.host, port=server.port, socket_timeout=10)
+        c = redis.Redis(host=server.host, port=server.port, protocol=2, socket_timeout=10)
         try:
             done = 0
             while done < per_thread:
