@@ -18,6 +18,7 @@ from helpers import RawClient, ServerProcess
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
+
 def server_binary():
     path = os.environ.get("SWIFTLET_SERVER") or str(REPO_ROOT / ".build" / "release" / "swiftlet-server")
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
@@ -38,10 +39,7 @@ def server(_workroot):
     """The shared server instance (host, port, log) for the whole session."""
     proc = ServerProcess(server_binary(), os.path.join(_workroot, "main")).start()
     yield proc
-    alive = proc.proc is not None and proc.proc.poll() is None
     proc.stop()
-    if not alive:
-        print("\n--- shared server died during the session; log tail ---\n" + proc.log_tail())
 
 
 def _client(server, **kwargs):
@@ -56,7 +54,11 @@ def _client(server, **kwargs):
 def r(server):
     """RESP2 client (str replies) on a freshly flushed server."""
     c = _client(server)
-    c.flushall()
+    try:
+        c.flushall()
+    except redis.ConnectionError as e:
+        state = "running" if server.proc and server.proc.poll() is None else "dead"
+        pytest.fail(f"shared server unreachable ({state}): {e}\n--- log tail ---\n{server.log_tail()}")
     yield c
     c.close()
 

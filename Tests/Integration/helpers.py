@@ -7,8 +7,10 @@ errors and the server closing the connection).
 """
 
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 
 # Every socket read in the suite is bounded by this so a misbehaving server
@@ -202,6 +204,15 @@ def wait_until(predicate, timeout=5.0, interval=0.02):
         time.sleep(interval)
 
 
+def _die_with_parent():
+    """In the child before exec: have Linux send SIGTERM to the server if
+    the test runner dies without running its teardown (e.g. SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class ServerProcess:
     """One server instance started with the redis-server command-line
     convention and stopped (never orphaned) by stop()."""
@@ -209,24 +220,41 @@ class ServerProcess:
     def __init__(self, binary, workdir, extra_args=()):
         self.binary = binary
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.port = None
         self.dir = workdir
+        self.extra_args = list(extra_args)
         os.makedirs(workdir, exist_ok=True)
         self.log_path = os.path.join(workdir, "server.log")
-        self.args = [
-            binary, "--port", str(self.port), "--bind", self.host,
-            "--save", "", "--appendonly", "no", "--dir", workdir,
-            *extra_args,
-        ]
+        self.args = None
         self.proc = None
 
-    def start(self, ready_timeout=10.0):
+    def start(self, ready_timeout=10.0, attempts=3):
+        """Start on a free port and wait for PING. The port is probed free
+        but could be taken before the server binds it, so an early exit is
+        retried on a fresh port."""
+        for _ in range(attempts):
+            error = self._start_once(ready_timeout)
+            if error is None:
+                return self
+            if not error.startswith("exited"):
+                break
+        raise RuntimeError(
+            f"server did not become ready: {error}\n"
+            f"command: {self.args}\n--- log tail ---\n{self.log_tail()}")
+
+    def _start_once(self, ready_timeout):
+        self.port = free_port()
+        self.args = [
+            self.binary, "--port", str(self.port), "--bind", self.host,
+            "--save", "", "--appendonly", "no", "--dir", self.dir,
+            *self.extra_args,
+        ]
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             self.args, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, cwd=self.dir)
+            stdin=subprocess.DEVNULL, cwd=self.dir, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + ready_timeout
-        last_error = None
+        last_error = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 last_error = f"exited with code {self.proc.returncode}"
@@ -234,17 +262,17 @@ class ServerProcess:
             try:
                 with RawClient(self.host, self.port, timeout=0.5) as c:
                     reply = c.call("PING")
-                    # NOAUTH also proves the server is up (requirepass).
-                    if reply == b"PONG" or (isinstance(reply, RespError) and reply.text.startswith("NOAUTH")):
-                        return self
-                    last_error = f"PING replied {reply!r}"
+                # NOAUTH also proves the server is up (requirepass). The
+                # liveness check rules out a foreign server that won the port.
+                ready = reply == b"PONG" or (isinstance(reply, RespError) and reply.text.startswith("NOAUTH"))
+                if ready and self.proc.poll() is None:
+                    return None
+                last_error = f"PING replied {reply!r}"
             except (OSError, ConnectionClosed) as e:
                 last_error = repr(e)
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(
-            f"server did not become ready: {last_error}\n"
-            f"command: {self.args}\n--- log tail ---\n{self.log_tail()}")
+        return last_error
 
     def log_tail(self, lines=40):
         try:

@@ -62,6 +62,7 @@ def test_cli_raw_and_formatted_output(cli, r):
 
 def test_cli_resp3_and_db_selection(cli, r):
     r.hset("h", "f", "v")
+    # Map rendering as printed by redis-cli 7.0.
     assert cli("-3", "--no-raw", "hgetall", "h").stdout == b'1# "f" => "v"\n'
     assert cli("-n", "2", "set", "in2", "x").stdout == b"OK\n"
     r.execute_command("SELECT", "2")
