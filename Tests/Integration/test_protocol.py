@@ -1,0 +1,259 @@
+"""Wire-level behaviour, judged with raw sockets."""
+
+import socket
+import struct
+import time
+
+import pytest
+
+from helpers import encode_command, wait_until
+
+
+# --- request formats -------------------------------------------------------------
+
+def test_inline_commands(raw):
+    c = raw()
+    c.send(b"PING\r\n")
+    assert c.read_raw_line() == b"+PONG"
+    c.send(b"SET k hello\r\nGET k\r\n")
+    assert c.read_reply() == b"OK"
+    assert c.read_reply() == b"hello"
+    # Quoting and escapes follow redis-cli rules; LF alone also ends a line.
+    c.send(b'ECHO "a b"\r\nSET q "\\x41\\x00B"\nGET q\r\nECHO \'single quoted\'\r\n')
+    assert c.read_reply() == b"a b"
+    assert c.read_reply() == b"OK"
+    assert c.read_reply() == b"A\x00B"
+    assert c.read_reply() == b"single quoted"
+    # Empty inline lines are ignored.
+    c.send(b"\r\n   \r\nPING\r\n")
+    assert c.read_raw_line() == b"+PONG"
+
+
+def test_inline_unbalanced_quotes_is_a_protocol_error(raw):
+    c = raw()
+    c.send(b'ECHO "unbalanced\r\n')
+    assert c.read_raw_line() == b"-ERR Protocol error: unbalanced quotes in request"
+    c.assert_closed()
+
+
+def test_empty_and_negative_multibulk_are_ignored(raw):
+    c = raw()
+    c.send(b"*0\r\n*-1\r\nPING\r\n")
+    assert c.read_raw_line() == b"+PONG"
+
+
+def test_pipelining_10000_commands_in_one_write(raw):
+    c = raw(timeout=20)
+    n = 10000
+    c.send(b"".join(encode_command("SET", f"key:{i}", f"value:{i}") for i in range(n)))
+    for i in range(n):
+        assert c.read_reply() == b"OK", f"reply {i}"
+    c.send(b"".join(encode_command("GET", f"key:{i}") for i in range(n)))
+    for i in range(n):
+        assert c.read_reply() == f"value:{i}".encode()
+    c.send(b"PING\r\n" * n)  # inline pipelining too
+    for _ in range(n):
+        assert c.read_raw_line() == b"+PONG"
+    assert c.call("DBSIZE") == n
+
+
+def test_mixed_reply_types_pipelined(raw):
+    c = raw()
+    c.send(encode_command("SET", "n", "1") + encode_command("INCR", "n") + encode_command("GET", "nope")
+           + encode_command("LPUSH", "n", "x") + encode_command("RPUSH", "l", "a", "b")
+           + encode_command("LRANGE", "l", "0", "-1"))
+    assert c.read_reply_wire() == b"+OK\r\n"
+    assert c.read_reply_wire() == b":2\r\n"
+    assert c.read_reply_wire() == b"$-1\r\n"
+    assert c.read_reply_wire() == b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    assert c.read_reply_wire() == b":2\r\n"
+    assert c.read_reply_wire() == b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+
+
+def test_binary_safe_keys_and_values(raw):
+    c = raw()
+    key = b"k\r\n\x00\xff*1\r\n$3"
+    value = b"\r\n\x00" * 100 + bytes(range(256))
+    assert c.call("SET", key, value) == b"OK"
+    assert c.call("GET", key) == value
+    assert c.call("STRLEN", key) == len(value)
+    assert c.call("EXISTS", key) == 1
+    assert c.call("KEYS", "*") == [key]
+    c.call("HSET", b"h\x00", b"f\r\n", b"\x00")
+    assert c.call("HGETALL", b"h\x00") == [b"f\r\n", b"\x00"]
+    assert c.call("ECHO", b"") == b""
+
+
+def test_command_split_at_every_byte_position(raw):
+    c = raw()
+    cmd = encode_command("SET", "split:key", "va\r\nlue") + encode_command("GET", "split:key")
+    for cut in range(1, len(cmd)):
+        c.send(cmd[:cut])
+        time.sleep(0.002)  # let the first part arrive on its own
+        c.send(cmd[cut:])
+        assert c.read_reply() == b"OK", f"cut at {cut}"
+        assert c.read_reply() == b"va\r\nlue", f"cut at {cut}"
+
+
+def test_command_sent_one_byte_at_a_time(raw):
+    c = raw()
+    for b in encode_command("RPUSH", "bytes", "x" * 20, "y"):
+        c.send(bytes([b]))
+    assert c.read_reply() == 2
+    for b in b"LLEN bytes\r\n":
+        c.send(bytes([b]))
+    assert c.read_reply() == 2
+
+
+def test_large_multibulk_command(raw):
+    c = raw(timeout=20)
+    n = 100000
+    c.send(encode_command("RPUSH", "big", *[str(i) for i in range(n)]))
+    assert c.read_reply() == n
+    assert c.call("LINDEX", "big", "-1") == str(n - 1).encode()
+    big = b"v" * (8 * 1024 * 1024)
+    assert c.call("SET", "bigval", big) == b"OK"
+    assert c.call("STRLEN", "bigval") == len(big)
+
+
+# --- protocol errors ----------------------------------------------------------------
+
+@pytest.mark.parametrize("garbage,error", [
+    (b"*abc\r\n", b"-ERR Protocol error: invalid multibulk length"),
+    (b"*1\r\n$-5\r\n", b"-ERR Protocol error: invalid bulk length"),
+    (b"*1\r\n$abc\r\n", b"-ERR Protocol error: invalid bulk length"),
+    (b"*1\r\n$536870913\r\n", b"-ERR Protocol error: invalid bulk length"),  # > proto-max-bulk-len
+    (b"*1\r\n$99999999999999999999\r\n", b"-ERR Protocol error: invalid bulk length"),
+    (b"*2147483648\r\n", b"-ERR Protocol error: invalid multibulk length"),
+    (b"*1\r\nfoo\r\n", b"-ERR Protocol error: expected '$', got 'f'"),
+    (b"*" + b"1" * 70000, b"-ERR Protocol error: too big mbulk count string"),
+    (b"x" * 70000, b"-ERR Protocol error: too big inline request"),
+])
+def test_protocol_errors_close_the_connection(raw, garbage, error):
+    bad, good = raw(), raw()
+    good.call("SET", "k", "v")
+    bad.send(b"PING\r\n" + garbage)
+    assert bad.read_raw_line() == b"+PONG"  # commands before the garbage still run
+    assert bad.read_raw_line() == error
+    bad.assert_closed()
+    assert good.call("GET", "k") == b"v"
+    assert good.call("PING") == b"PONG"
+
+
+def test_huge_multibulk_count_without_payload(raw):
+    # A plausible count with no arguments yet must not make the server
+    # allocate for it, nor disturb anyone else.
+    bad, good = raw(), raw()
+    bad.send(b"*1048576\r\n$3\r\nSET\r\n")
+    time.sleep(0.1)
+    assert good.call("PING") == b"PONG"
+    bad.close()
+    assert good.call("PING") == b"PONG"
+
+
+# --- error texts ------------------------------------------------------------------
+
+def test_unknown_command_error_text(raw):
+    c = raw()
+    assert c.call_wire("foo", "a") == b"-ERR unknown command 'foo', with args beginning with: 'a' \r\n"
+    assert c.call_wire("FOO") == b"-ERR unknown command 'FOO', with args beginning with: \r\n"
+    assert c.call_wire("foo", "", "b") == b"-ERR unknown command 'foo', with args beginning with: '' 'b' \r\n"
+    # Newlines in error text are replaced by spaces so the reply stays one line.
+    assert c.call_wire("foo", "a\r\nb") == b"-ERR unknown command 'foo', with args beginning with: 'a  b' \r\n"
+    # The argument list is cut at 128 characters.
+    assert c.call_wire("foo", "x" * 200) == \
+        b"-ERR unknown command 'foo', with args beginning with: '" + b"x" * 128 + b"' \r\n"
+    assert c.call_wire("foo", "x" * 100, "y" * 100, "z") == \
+        b"-ERR unknown command 'foo', with args beginning with: '" + b"x" * 100 + b"' '" + b"y" * 25 + b"' \r\n"
+    c.send(b"foo a b\r\n")
+    assert c.read_raw_line() == b"-ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+    assert c.call("PING") == b"PONG"  # not a protocol error: the connection stays
+
+
+def test_wrong_arity_error_text(raw):
+    c = raw()
+    assert c.call_wire("GET") == b"-ERR wrong number of arguments for 'get' command\r\n"
+    assert c.call_wire("get", "a", "b") == b"-ERR wrong number of arguments for 'get' command\r\n"
+    assert c.call_wire("SET", "k") == b"-ERR wrong number of arguments for 'set' command\r\n"
+    # Redis 7.0 names subcommands as container|subcommand.
+    assert c.call_wire("CLIENT", "SETNAME") == b"-ERR wrong number of arguments for 'client|setname' command\r\n"
+    assert c.call_wire("CONFIG", "foo") == b"-ERR unknown subcommand 'foo'. Try CONFIG HELP.\r\n"
+    assert c.call("PING") == b"PONG"
+
+
+# --- limits ----------------------------------------------------------------------
+
+def test_maxclients(make_server):
+    srv = make_server(["--maxclients", "2"])
+    a, b = srv.raw(), srv.raw()
+    assert a.call("PING") == b"PONG"
+    assert b.call("PING") == b"PONG"
+    c = srv.raw()
+    assert c.read_raw_line() == b"-ERR max number of clients reached"
+    c.assert_closed()
+    assert a.call("PING") == b"PONG"
+    stats = a.call("INFO", "stats").decode()
+    assert "rejected_connections:1" in stats
+    b.close()
+    # A freed slot can be taken again.
+    assert wait_until(lambda: b"connected_clients:1\r\n" in a.call("INFO", "clients"), timeout=5)
+    d = srv.raw()
+    assert d.call("PING") == b"PONG"
+
+
+def test_output_buffer_limit_disconnects_slow_reader(make_server):
+    srv = make_server(["--client-output-buffer-limit", "normal 1mb 0 0"])
+    observer = srv.raw()
+    value = b"x" * (100 * 1024)
+    assert observer.call("SET", "big", value) == b"OK"
+
+    hog = socket.socket()
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # keep kernel buffering small
+    hog.settimeout(5)
+    hog.connect((srv.host, srv.port))
+    try:
+        hog.sendall(encode_command("CLIENT", "SETNAME", "hog") + encode_command("GET", "big") * 1000)
+        # ~100 MB of replies that are never read: far past the 1 MB hard limit.
+        assert wait_until(lambda: b"name=hog" not in observer.call("CLIENT", "LIST"), timeout=10), \
+            "slow reader was not disconnected"
+    finally:
+        hog.close()
+    # Everyone else is still served, including big replies within the limit.
+    assert observer.call("GET", "big") == value
+    fresh = srv.raw()
+    assert fresh.call("GET", "big") == value
+
+
+def test_client_closing_mid_command_does_not_disturb_others(raw):
+    bad, good = raw(), raw()
+    bad.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\npartial")
+    bad.close()
+    assert good.call("GET", "k") is None
+    assert good.call("PING") == b"PONG"
+
+
+def test_resp3_reply_types_on_the_wire(raw):
+    c = raw()
+    c.call("HELLO", "3")
+    assert c.call_wire("GET", "nope") == b"_\r\n"
+    c.call("ZADD", "z", "2.5", "m")
+    assert c.call_wire("ZSCORE", "z", "m") == b",2.5\r\n"
+    c.call("SADD", "s", "a")
+    assert c.call_wire("SMEMBERS", "s") == b"~1\r\n$1\r\na\r\n"
+    c.call("HSET", "h", "f", "v")
+    assert c.call_wire("HGETALL", "h") == b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    assert c.call_wire("EXISTS", "h") == b":1\r\n"
+    assert c.call_wire("CONFIG", "GET", "maxmemory") == b"%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"
+
+
+def test_server_survives_abrupt_disconnects(server, raw):
+    for i in range(20):
+        s = socket.create_connection((server.host, server.port), timeout=5)
+        # Half leave a blocked BLPOP behind, half a half-sent command.
+        s.sendall(encode_command("BLPOP", "never", "0") if i % 2 else b"*2\r\n$3\r\nGET")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # RST
+    c = raw()
+    assert c.call("PING") == b"PONG"
+    assert wait_until(lambda: b"\r\nblocked_clients:0\r\n" in c.call("INFO", "clients"))
+
