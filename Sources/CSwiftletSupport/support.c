@@ -1,8 +1,10 @@
 #include "swiftlet_support.h"
 
-#if defined(__linux__) && defined(__GLIBC__)
+#ifdef __linux__
 #include <malloc.h>
+#endif
 
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 size_t swiftlet_heap_in_use(void) {
     struct mallinfo2 info = mallinfo2();
     return info.uordblks + info.hblkhd;

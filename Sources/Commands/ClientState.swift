@@ -17,7 +17,7 @@ public protocol ClientConnection: AnyObject, Sendable {
 
 /// A pub/sub push: `message`, `pmessage`, or a subscription confirmation.
 public struct PushMessage: Sendable {
-    public enum Kind: Sendable { case message, pmessage }
+    public enum Kind: Sendable { case message, pmessage, smessage }
     public var kind: Kind
     public var pattern: ByteBuffer?
     public var channel: ByteBuffer
@@ -61,7 +61,11 @@ public final class ClientState: @unchecked Sendable {
 
     public var channels: Set<ByteBuffer> = []
     public var patterns: Set<ByteBuffer> = []
-    public var subscriptionCount: Int { channels.count + patterns.count }
+    public var shardChannels: Set<ByteBuffer> = []
+    /// Anything subscribed: in RESP2 such a client may only run (un)subscribe commands, PING, QUIT, RESET.
+    public var subscriptionCount: Int { channels.count + patterns.count + shardChannels.count }
+    /// CLIENT NO-EVICT: exempt from client eviction (flag `e`).
+    public var noEvict = false
 
     /// Fields other threads read (CLIENT LIST / INFO); updated once per read batch.
     public struct Shared: Sendable {
@@ -96,6 +100,16 @@ public final class ClientState: @unchecked Sendable {
     }
 
     public var inMulti: Bool { multiQueue != nil }
+
+    /// CLIENT LIST `flags=`: P subscriber, x in MULTI, b blocked, e no-evict, N none.
+    public func flagString(blocked: Bool) -> String {
+        var f = ""
+        if subscriptionCount > 0 { f += "P" }
+        if inMulti { f += "x" }
+        if blocked { f += "b" }
+        if noEvict { f += "e" }
+        return f.isEmpty ? "N" : f
+    }
 
     /// The CLIENT LIST / CLIENT INFO line for this client.
     public func infoLine(now: Int64) -> String {

@@ -62,7 +62,8 @@ public enum KeySpec: Sendable {
         case let .counted(countIndex, also):
             guard countIndex < args.count, let n = args[countIndex].intValue, n > 0 else { return also }
             let first = countIndex + 1
-            let last = min(first + n, args.count)
+            // `n` comes from the client: compare before adding so a huge numkeys cannot overflow.
+            let last = n >= args.count - first ? args.count : first + n
             return also + Array(first..<last)
         case let .custom(f):
             return f(args)
@@ -74,7 +75,7 @@ public enum KeySpec: Sendable {
         switch self {
         case .none: return (0, 0, 0)
         case let .range(first, last, step): return (first, last, step)
-        case let .counted(countIndex, also): return (also.first ?? countIndex + 1, also.isEmpty ? countIndex + 1 : also.first!, 1)
+        case .counted: return (0, 0, 0)   // as Redis reports numkeys commands
         case .custom: return (0, 0, 0)
         }
     }
@@ -86,6 +87,8 @@ public typealias CommandHandler = @Sendable (inout CommandContext) -> Void
 /// runs it (arity, flags, where its keys are) and the handler that runs it.
 public struct Command: Sendable {
     public let name: String
+    /// `parent|name` for subcommands (what COMMAND LIST and CLIENT LIST show), else `name`.
+    public private(set) var fullName: String
     /// Redis convention: N means exactly N arguments including the name, -N means at least N.
     public let arity: Int
     public let flags: CommandFlags
@@ -99,6 +102,7 @@ public struct Command: Sendable {
     public init(_ name: String, arity: Int, flags: CommandFlags, keys: KeySpec = .none, group: String,
                 summary: String = "", subcommands: [Command] = [], handler: @escaping CommandHandler = { _ in }) {
         self.name = name
+        self.fullName = name
         self.arity = arity
         self.flags = flags
         self.keys = keys
@@ -106,7 +110,10 @@ public struct Command: Sendable {
         self.summary = summary
         self.handler = handler
         var subs: [String: Command] = [:]
-        for s in subcommands { subs[s.name] = s }
+        for var s in subcommands {
+            s.fullName = "\(name)|\(s.name)"
+            subs[s.name] = s
+        }
         self.subcommands = subs
     }
 

@@ -156,7 +156,10 @@ public struct CommandContext {
                 return .found(result)
             }
             guard var typed = kind.extract(current.value) else { return .wrongType }
-            current.value = .string(ByteBuffer())   // drop the second reference before mutating
+            // Drop every other reference to the collection (the slot and the copy in `current`)
+            // so the body mutates it in place instead of copying it on every write.
+            slot = nil
+            current.value = .string(ByteBuffer())
             let result = body(&typed)
             if kind.isEmpty(typed) {
                 slot = nil

@@ -56,6 +56,8 @@ extension CommandTable {
         ctx.server.pubsub.removeAll(of: client)
         client.channels = []
         client.patterns = []
+        client.shardChannels = []
+        client.noEvict = false
         client.db = 0
         ctx.db = 0
         client.proto = .resp2
@@ -173,6 +175,7 @@ extension CommandTable {
         },
         Command("list", arity: -2, flags: [.noKeyspace, .admin], group: "connection", summary: "Lists open connections.", handler: clientList),
         Command("info", arity: 2, flags: [.noKeyspace], group: "connection", summary: "Returns information about the connection.") { ctx in
+            publishOwnState(&ctx)
             ctx.out.verbatim(ctx.client.infoLine(now: ctx.now) + "\n")
         },
         Command("kill", arity: -3, flags: [.noKeyspace, .admin], group: "connection", summary: "Terminates open connections.", handler: clientKill),
@@ -191,9 +194,9 @@ extension CommandTable {
             ctx.out.ok()
         },
         Command("no-evict", arity: 3, flags: [.noKeyspace, .admin], group: "connection", summary: "Sets the client eviction mode of the connection.") { ctx in
-            guard ctx.args[2].equalsIgnoringCase("ON") || ctx.args[2].equalsIgnoringCase("OFF") else {
-                return ctx.replySyntaxError()
-            }
+            if ctx.args[2].equalsIgnoringCase("ON") { ctx.client.noEvict = true }
+            else if ctx.args[2].equalsIgnoringCase("OFF") { ctx.client.noEvict = false }
+            else { return ctx.replySyntaxError() }
             ctx.out.ok()
         },
         Command("no-touch", arity: 3, flags: [.noKeyspace], group: "connection", summary: "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.") { ctx in
@@ -259,8 +262,28 @@ extension CommandTable {
                 return ctx.replySyntaxError()
             }
         }
+        publishOwnState(&ctx)
         let text = clients.map { $0.infoLine(now: ctx.now) + "\n" }.joined()
         ctx.out.verbatim(text)
+    }
+
+    /// The caller's own CLIENT LIST/INFO line must show the command being run (the connection
+    /// otherwise publishes its state once per read batch).
+    static func publishOwnState(_ ctx: inout CommandContext) {
+        let c = ctx.client
+        let name = ctx.lastCommandName, now = ctx.now, db = c.db, resp = c.proto.rawValue
+        let flags = c.flagString(blocked: false)
+        let subs = c.channels.count, psubs = c.patterns.count, multi = c.multiQueue?.count ?? -1
+        c.shared.withLockedValue { s in
+            s.lastCommand = name
+            s.lastInteraction = now
+            s.db = db
+            s.resp = resp
+            s.flags = flags
+            s.subscriptions = subs
+            s.patterns = psubs
+            s.inMulti = multi
+        }
     }
 
     /// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [TYPE t] [USER u] [SKIPME yes|no]

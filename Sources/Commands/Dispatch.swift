@@ -24,7 +24,7 @@ extension ServerRuntime {
             stats.errorReplies.wrappingIncrement(ordering: .relaxed)
             return .done
         }
-        ctx.lastCommandName = command.name
+        ctx.lastCommandName = command.fullName
         if !client.authenticated && !command.flags.contains(.noAuth) {
             ctx.out.error("NOAUTH Authentication required.")
             return .done

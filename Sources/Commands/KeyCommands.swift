@@ -98,12 +98,11 @@ extension CommandTable {
         var slot = Int(min(cursor, UInt64(KeySlot.slotCount)))
         var found: [ByteBuffer] = []
         var visited = 0
-        // Like Redis, COUNT is an amount of work: stop after about COUNT keys or 10×COUNT empty slots.
-        var emptyBudget = options.count * 10
-        while slot < KeySlot.slotCount && visited < options.count && emptyBudget > 0 {
+        // Like Redis, COUNT is an amount of work: stop once about COUNT keys were looked at. Empty
+        // slots cost next to nothing, so a small database is finished in one call, as in Redis.
+        while slot < KeySlot.slotCount && visited < options.count {
             let shard = ctx.keyspace.shards[KeySlot.shard(ofSlot: slot)]
             let table = shard.dbs[ctx.db].tables[KeySlot.localIndex(ofSlot: slot)]
-            if table.isEmpty { emptyBudget -= 1 }
             for (key, entry) in table {
                 visited += 1
                 if Database.isExpired(entry, now: ctx.now) { continue }

@@ -2,47 +2,54 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Keyspace
 
-/// Channel and pattern subscriptions of every client. Its own lock, never held while a shard lock
-/// is taken or a message is delivered: PUBLISH collects the receivers, unlocks, then delivers.
+/// Channel, pattern and shard-channel subscriptions of every client. Its own lock, never held
+/// while a shard lock is taken or a message is delivered: PUBLISH collects the receivers,
+/// unlocks, then delivers.
 public final class PubSubHub: Sendable {
-    struct Subscriber: Sendable {
-        let client: ClientState
-    }
+    /// The three separate namespaces Redis 7.0 has.
+    public enum Namespace: Sendable { case channel, pattern, shardChannel }
+
     private struct State {
         var channels: [ByteBuffer: [Int: ClientState]] = [:]
         var patterns: [ByteBuffer: [Int: ClientState]] = [:]
+        var shardChannels: [ByteBuffer: [Int: ClientState]] = [:]
+
+        subscript(ns: Namespace) -> [ByteBuffer: [Int: ClientState]] {
+            get {
+                switch ns {
+                case .channel: return channels
+                case .pattern: return patterns
+                case .shardChannel: return shardChannels
+                }
+            }
+            set {
+                switch ns {
+                case .channel: channels = newValue
+                case .pattern: patterns = newValue
+                case .shardChannel: shardChannels = newValue
+                }
+            }
+        }
     }
     private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     /// Returns true when newly subscribed.
-    public func subscribe(_ client: ClientState, channel: ByteBuffer) -> Bool {
+    public func subscribe(_ client: ClientState, to name: ByteBuffer, in ns: Namespace) -> Bool {
         state.withLockedValue { s in
-            let channel = channel.owned()
-            let added = s.channels[channel, default: [:]].updateValue(client, forKey: client.id) == nil
+            var subs = s[ns][name] ?? [:]
+            let added = subs.updateValue(client, forKey: client.id) == nil
+            s[ns][added ? name.owned() : name] = subs
             return added
         }
     }
 
-    public func unsubscribe(_ client: ClientState, channel: ByteBuffer) -> Bool {
+    /// Returns true when the client was subscribed.
+    public func unsubscribe(_ client: ClientState, from name: ByteBuffer, in ns: Namespace) -> Bool {
         state.withLockedValue { s in
-            guard var subs = s.channels[channel], subs.removeValue(forKey: client.id) != nil else { return false }
-            s.channels[channel] = subs.isEmpty ? nil : subs
-            return true
-        }
-    }
-
-    public func psubscribe(_ client: ClientState, pattern: ByteBuffer) -> Bool {
-        state.withLockedValue { s in
-            s.patterns[pattern.owned(), default: [:]].updateValue(client, forKey: client.id) == nil
-        }
-    }
-
-    public func punsubscribe(_ client: ClientState, pattern: ByteBuffer) -> Bool {
-        state.withLockedValue { s in
-            guard var subs = s.patterns[pattern], subs.removeValue(forKey: client.id) != nil else { return false }
-            s.patterns[pattern] = subs.isEmpty ? nil : subs
+            guard var subs = s[ns][name], subs.removeValue(forKey: client.id) != nil else { return false }
+            s[ns][name] = subs.isEmpty ? nil : subs
             return true
         }
     }
@@ -73,16 +80,25 @@ public final class PubSubHub: Sendable {
         return direct.count + matched.count
     }
 
-    /// PUBSUB CHANNELS [pattern]
-    public func activeChannels(matching pattern: ByteBuffer?) -> [ByteBuffer] {
+    /// SPUBLISH: shard channels have no patterns.
+    public func publishShard(channel: ByteBuffer, message: ByteBuffer) -> Int {
+        let receivers = state.withLockedValue { s in s.shardChannels[channel].map { Array($0.values) } ?? [] }
+        guard !receivers.isEmpty else { return 0 }
+        let message = PushMessage(kind: .smessage, pattern: nil, channel: channel.owned(), payload: message.owned())
+        for c in receivers { c.connection?.deliver(message) }
+        return receivers.count
+    }
+
+    /// PUBSUB CHANNELS / SHARDCHANNELS [pattern]
+    public func active(_ ns: Namespace, matching pattern: ByteBuffer?) -> [ByteBuffer] {
         state.withLockedValue { s in
             let p = pattern?.bytes
-            return s.channels.keys.filter { p == nil || p!.globMatches($0.bytes) }
+            return s[ns].keys.filter { p == nil || p!.globMatches($0.bytes) }
         }
     }
 
-    public func subscriberCount(channel: ByteBuffer) -> Int {
-        state.withLockedValue { $0.channels[channel]?.count ?? 0 }
+    public func subscriberCount(_ name: ByteBuffer, in ns: Namespace) -> Int {
+        state.withLockedValue { $0[ns][name]?.count ?? 0 }
     }
 
     public var patternCount: Int { state.withLockedValue { $0.patterns.count } }
@@ -91,13 +107,11 @@ public final class PubSubHub: Sendable {
     /// Drops every subscription of a client (disconnect, RESET).
     public func removeAll(of client: ClientState) {
         state.withLockedValue { s in
-            for c in client.channels {
-                s.channels[c]?.removeValue(forKey: client.id)
-                if s.channels[c]?.isEmpty == true { s.channels[c] = nil }
-            }
-            for p in client.patterns {
-                s.patterns[p]?.removeValue(forKey: client.id)
-                if s.patterns[p]?.isEmpty == true { s.patterns[p] = nil }
+            for (ns, names) in [(Namespace.channel, client.channels), (.pattern, client.patterns), (.shardChannel, client.shardChannels)] {
+                for name in names {
+                    s[ns][name]?.removeValue(forKey: client.id)
+                    if s[ns][name]?.isEmpty == true { s[ns][name] = nil }
+                }
             }
         }
     }

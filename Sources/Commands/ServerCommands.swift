@@ -253,7 +253,8 @@ extension CommandTable {
                 ctx.out.bulk("group"); ctx.out.bulk(c.group)
             }
         } else if sub.equalsIgnoringCase("LIST") {
-            var names = table.commands.keys.sorted()
+            // Subcommands are listed too, as `parent|sub`, like Redis 7.0.
+            var names = table.commands.values.flatMap { [$0.name] + $0.subcommands.values.map(\.fullName) }.sorted()
             if ctx.args.count == 5 && ctx.args[2].equalsIgnoringCase("FILTERBY") {
                 let how = ctx.args[3], value = ctx.args[4]
                 if how.equalsIgnoringCase("PATTERN") {
@@ -261,7 +262,7 @@ extension CommandTable {
                     names = names.filter { p.globMatches(Array($0.utf8), nocase: true) }
                 } else if how.equalsIgnoringCase("ACLCAT") {
                     let cat = value.string.lowercased()
-                    names = names.filter { aclCategories(table.commands[$0]!).contains(cat) }
+                    names = names.filter { n in find(n, table).map { aclCategories($0).contains(cat) } ?? false }
                 } else if how.equalsIgnoringCase("MODULE") {
                     names = []
                 } else {

@@ -53,7 +53,8 @@ public func parseLongDouble(_ buffer: ByteBuffer) -> LongDouble? {
     guard let d = parseDouble(buffer) else { return nil }
     let value = d
     #endif
-    guard ok, !value.isNaN, !value.isInfinite else { return nil }
+    // Infinity parses (Redis's string2ld accepts it); the arithmetic that follows rejects it.
+    guard ok, !value.isNaN else { return nil }
     return value
 }
 

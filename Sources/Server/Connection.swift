@@ -210,7 +210,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         let name = ctx.lastCommandName
         let db = state.db, proto = state.proto.rawValue, subs = state.channels.count, psubs = state.patterns.count
         let multi = state.multiQueue?.count ?? -1
-        let flags = (state.subscriptionCount > 0 ? "P" : "") + (state.inMulti ? "x" : "") + (blockedOn != nil ? "b" : "")
+        let flags = state.flagString(blocked: blockedOn != nil)
         let qbuf = pending?.readableBytes ?? 0
         state.shared.withLockedValue { s in
             s.lastCommand = name
@@ -220,7 +220,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
             s.subscriptions = subs
             s.patterns = psubs
             s.inMulti = multi
-            s.flags = flags.isEmpty ? "N" : flags
+            s.flags = flags
             s.queryBuffer = qbuf
         }
     }
@@ -330,7 +330,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
                 self.ctx.out.bulk(message.pattern!)
             } else {
                 self.ctx.out.push(3)
-                self.ctx.out.bulk("message")
+                self.ctx.out.bulk(message.kind == .smessage ? "smessage" : "message")
             }
             self.ctx.out.bulk(message.channel)
             self.ctx.out.bulk(message.payload)
