@@ -75,6 +75,11 @@ public final class BlockingRegistry: Sendable {
         if removed { waiterCount.wrappingDecrement(ordering: .relaxed) }
     }
 
+    /// Keys of database `db` that clients wait on (SWAPDB and FLUSHDB-like changes re-check them).
+    public func waitingKeys(db: Int) -> [WatchedKey] {
+        waiters.withLockedValue { w in w.keys.filter { $0.db == db } }
+    }
+
     func first(for key: WatchedKey) -> BlockedWaiter? {
         waiters.withLockedValue { w in
             guard var queue = w[key] else { return nil }

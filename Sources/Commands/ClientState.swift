@@ -82,6 +82,8 @@ public final class ClientState: @unchecked Sendable {
         public var inMulti = -1
         public var queryBuffer = 0
         public var outputBuffer = 0
+        /// The wait the client is blocked in, for CLIENT UNBLOCK from another connection.
+        public var blockedWaiter: BlockedWaiter? = nil
     }
     public let shared: NIOLockedValueBox<Shared>
     public let remoteAddress: String

@@ -217,6 +217,8 @@ extension CommandTable {
                 ctx.replySyntaxError()
             }
         },
+        Command("unblock", arity: -3, flags: [.noKeyspace, .admin], group: "connection",
+                summary: "Unblocks a client blocked by a blocking command from a different connection.", handler: clientUnblock),
         Command("help", arity: 2, flags: [.noKeyspace], group: "connection", summary: "Returns helpful text about the different subcommands.") { ctx in
             let lines = ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                          "ID", "    Return the ID of the current connection.",
@@ -284,6 +286,27 @@ extension CommandTable {
             s.patterns = psubs
             s.inMulti = multi
         }
+    }
+
+    /// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: ends another client's blocking wait as if it
+    /// timed out, or with an UNBLOCKED error.
+    static func clientUnblock(_ ctx: inout CommandContext) {
+        guard let id = ctx.args[2].intValue else { return ctx.replyNotInteger() }
+        guard ctx.args.count <= 4 else { return ctx.replySyntaxError() }
+        var asError = false
+        if ctx.args.count == 4 {
+            if ctx.args[3].equalsIgnoringCase("ERROR") { asError = true }
+            else if !ctx.args[3].equalsIgnoringCase("TIMEOUT") {
+                return ctx.out.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+            }
+        }
+        guard let target = ctx.server.clients.client(id: id),
+              let waiter = target.shared.withLockedValue({ $0.blockedWaiter }),
+              ctx.server.blocking.cancel(waiter) else { return ctx.out.integer(0) }
+        var reply = ReplyWriter(buffer: ByteBuffer(), proto: waiter.proto)
+        if asError { reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { reply.nullArray() }
+        target.connection?.unblock(with: reply.buffer)
+        ctx.out.integer(1)
     }
 
     /// CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port] [TYPE t] [USER u] [SKIPME yes|no]

@@ -10,7 +10,6 @@ import RESP
 /// Write commands look keys up without counting keyspace hits/misses, as Redis's
 /// `lookupKeyWrite` does; read commands go through `ctx.read`, which counts them.
 extension CommandTable {
-    private static let oneKey = KeySpec.range(first: 1, last: 1, step: 1)
     private static let sourceAndDestination = KeySpec.range(first: 1, last: 2, step: 1)
 
     static let listCommands: [Command] = [

@@ -70,8 +70,8 @@ extension CommandTable {
         var removed = 0
         for shard in ctx.keyspace.shards {
             removed += shard.dbs[ctx.db].count
+            shard.touchWatchedBeforeReplacing(db: ctx.db)
             shard.dbs[ctx.db].removeAll()
-            shard.touchAllWatched(db: ctx.db)
         }
         ctx.dirty += max(removed, 1)
         ctx.out.ok()
@@ -83,9 +83,9 @@ extension CommandTable {
         for shard in ctx.keyspace.shards {
             for db in 0..<shard.dbs.count {
                 removed += shard.dbs[db].count
+                shard.touchWatchedBeforeReplacing(db: db)
                 shard.dbs[db].removeAll()
             }
-            shard.touchAllWatched(db: nil)
         }
         ctx.dirty += max(removed, 1)
         ctx.out.ok()
@@ -98,11 +98,15 @@ extension CommandTable {
         guard a >= 0, a < n, b >= 0, b < n else { return ctx.out.error("ERR DB index is out of range") }
         if a != b {
             for shard in ctx.keyspace.shards {
+                shard.touchWatchedBeforeReplacing(db: a, with: b)
+                shard.touchWatchedBeforeReplacing(db: b, with: a)
                 shard.dbs.swapAt(a, b)
-                shard.touchAllWatched(db: a)
-                shard.touchAllWatched(db: b)
             }
             ctx.dirty += 1
+            // Clients blocked on a key that the swap filled are served after this command.
+            if ctx.server.blocking.hasWaiters {
+                ctx.readyKeys += ctx.server.blocking.waitingKeys(db: a) + ctx.server.blocking.waitingKeys(db: b)
+            }
         }
         ctx.out.ok()
     }

@@ -33,7 +33,6 @@ public final class Shard: @unchecked Sendable {
     public var dbs: [Database]
     /// WATCHed keys of this shard and the sessions watching them.
     public var watchers: [WatchedKey: [WatchToken]] = [:]
-    /// Per database: how many keys of it are watched in this shard, so FLUSHDB can skip the map.
     public var stats = ShardStats()
 
     init(databases: Int) {
@@ -47,11 +46,15 @@ public final class Shard: @unchecked Sendable {
         for token in tokens { token.dirty.store(true, ordering: .relaxed) }
     }
 
-    /// Marks every session watching any key of `db` (or of every db when nil) dirty; FLUSHDB,
-    /// FLUSHALL, SWAPDB. Redis only touches keys that existed; touching all is stricter and simpler.
-    public func touchAllWatched(db: Int?) {
-        for (watched, tokens) in watchers where db == nil || watched.db == db {
-            for token in tokens { token.dirty.store(true, ordering: .relaxed) }
+    /// Before FLUSHDB/FLUSHALL/SWAPDB replace the contents of database `db`: marks dirty the
+    /// sessions watching a key of `db` that exists in `db` or in `other` (the database swapped in),
+    /// as Redis's `touchAllWatchedKeysInDb` does. A watched key that exists in neither is unchanged.
+    public func touchWatchedBeforeReplacing(db: Int, with other: Int? = nil) {
+        guard !watchers.isEmpty else { return }
+        for (watched, tokens) in watchers where watched.db == db {
+            if dbs[db].entry(watched.key) != nil || other.map({ dbs[$0].entry(watched.key) != nil }) == true {
+                for token in tokens { token.dirty.store(true, ordering: .relaxed) }
+            }
         }
     }
 

@@ -280,6 +280,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
 
     private func block(on waiter: BlockedWaiter) {
         blockedOn = waiter
+        state.shared.withLockedValue { $0.blockedWaiter = waiter }
         guard waiter.deadline > 0 else { return }
         scheduleTimeout(waiter, in: waiter.deadline - monotonicMillis())
     }
@@ -303,6 +304,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     private func resume(with reply: ByteBuffer) {
         guard let context = channelContext, blockedOn != nil else { return }
         blockedOn = nil
+        state.shared.withLockedValue { $0.blockedWaiter = nil }
         blockTimer?.cancel()
         blockTimer = nil
         var reply = reply
