@@ -85,8 +85,14 @@ public typealias CommandHandler = @Sendable (inout CommandContext) -> Void
 
 /// One row of the command table: everything the server needs to know about a command before it
 /// runs it (arity, flags, where its keys are) and the handler that runs it.
-public struct Command: Sendable {
+///
+/// A class so that passing a command around costs one reference count, not a copy of every field.
+/// SAFETY: `@unchecked Sendable` because `fullName` is the only `var` and is assigned while the
+/// table is being built, before any thread can see the command.
+public final class Command: @unchecked Sendable {
     public let name: String
+    /// The lower-case name as bytes, for the connection's one-entry lookup cache.
+    public let nameBytes: [UInt8]
     /// `parent|name` for subcommands (what COMMAND LIST and CLIENT LIST show), else `name`.
     public private(set) var fullName: String
     /// Redis convention: N means exactly N arguments including the name, -N means at least N.
@@ -98,10 +104,13 @@ public struct Command: Sendable {
     public let summary: String
     public let handler: CommandHandler
     public let subcommands: [String: Command]
+    /// Position of the only key, for commands whose key spec names exactly one.
+    public let singleKeyIndex: Int?
 
     public init(_ name: String, arity: Int, flags: CommandFlags, keys: KeySpec = .none, group: String,
                 summary: String = "", subcommands: [Command] = [], handler: @escaping CommandHandler = { _ in }) {
         self.name = name
+        self.nameBytes = Array(name.utf8)
         self.fullName = name
         self.arity = arity
         self.flags = flags
@@ -109,12 +118,29 @@ public struct Command: Sendable {
         self.group = group
         self.summary = summary
         self.handler = handler
+        if case let .range(first, last, _) = keys, first == last, !flags.contains(.wholeKeyspace), !flags.contains(.noKeyspace) {
+            singleKeyIndex = first
+        } else {
+            singleKeyIndex = nil
+        }
         var subs: [String: Command] = [:]
-        for var s in subcommands {
+        for s in subcommands {
             s.fullName = "\(name)|\(s.name)"
             subs[s.name] = s
         }
         self.subcommands = subs
+    }
+
+    /// True when `arg` is this command's name in any letter case.
+    @inlinable
+    public func isNamed(_ arg: ByteBuffer) -> Bool {
+        guard arg.readableBytes == nameBytes.count else { return false }
+        return arg.withUnsafeReadableBytes { raw in
+            nameBytes.withUnsafeBufferPointer { name in
+                for i in 0..<raw.count where raw[i] | 0x20 != name[i] | 0x20 { return false }
+                return true
+            }
+        }
     }
 
     public func acceptsArgumentCount(_ n: Int) -> Bool {

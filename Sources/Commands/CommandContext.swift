@@ -37,6 +37,8 @@ public struct CommandContext {
     public var stillBlocked = false
     /// Set by a blocking command that blocked: the connection waits for the waiter's reply.
     public var blockedWaiter: BlockedWaiter?
+    /// The last top-level command this client looked up (one-entry lookup cache).
+    public var lastCommand: Command? = nil
     /// Name of the last command dispatched (CLIENT LIST `cmd=`).
     public var lastCommandName = "NULL"
     /// Set by QUIT and CLIENT KILL of oneself: close once the reply is written.
@@ -47,6 +49,7 @@ public struct CommandContext {
     public mutating func begin(now: Int64) {
         self.now = now
         self.db = client.db
+        self.memoKey = nil
         self.stillBlocked = false
         self.servingBlocked = false
         self.inTransaction = false
@@ -63,19 +66,45 @@ public struct CommandContext {
         self.db = db
     }
 
+    // MARK: key placement
+
+    /// One-entry memo of the last key's slot: a command names the same key to the lock step, the
+    /// lookup and the write, and hashing it once is enough. `memoKey` keeps the key's storage
+    /// alive, so an equal base address and length can only mean the same bytes.
+    @usableFromInline var memoKey: ByteBuffer? = nil
+    @usableFromInline var memoSlot = 0
+
+    /// The key's slot (see `KeySlot`), hashed at most once per key per command.
     @inlinable
-    func shard(_ key: ByteBuffer) -> Shard {
-        let index = KeySlot.shard(key)
-        assert(lockedMask & (1 << UInt64(index)) != 0, "key \(key.string) touched without its shard lock")
-        return keyspace.shards[index]
+    public mutating func slot(of key: ByteBuffer) -> Int {
+        if let memo = memoKey, memo.readableBytes == key.readableBytes,
+           memo.withUnsafeReadableBytes({ m in key.withUnsafeReadableBytes { $0.baseAddress == m.baseAddress } }) {
+            return memoSlot
+        }
+        let s = KeySlot.slot(key)
+        memoKey = key
+        memoSlot = s
+        return s
     }
+
+    /// The key's shard and its table index inside the shard's databases.
+    @inlinable
+    mutating func place(_ key: ByteBuffer) -> (shard: Shard, table: Int) {
+        let s = slot(of: key)
+        let index = KeySlot.shard(ofSlot: s)
+        assert(lockedMask & (1 << UInt64(index)) != 0, "key \(key.string) touched without its shard lock")
+        return (keyspace.shards[index], KeySlot.localIndex(ofSlot: s))
+    }
+
+    @inlinable
+    mutating func shard(_ key: ByteBuffer) -> Shard { place(key).shard }
 
     // MARK: reading
 
     /// The live entry for `key`, deleting it first if it has expired. Does not count hits.
     public mutating func entry(_ key: ByteBuffer) -> Entry? {
-        let shard = shard(key)
-        guard let entry = shard.dbs[db].entry(key) else { return nil }
+        let (shard, table) = place(key)
+        guard let entry = shard.dbs[db].entry(key, table: table) else { return nil }
         if Database.isExpired(entry, now: now) {
             expire(key, in: shard)
             return nil
@@ -86,8 +115,8 @@ public struct CommandContext {
     /// The value for reading: counts a keyspace hit or miss and records the access, as Redis's
     /// `lookupKeyRead`.
     public mutating func lookup(_ key: ByteBuffer) -> Value? {
-        let shard = shard(key)
-        if let entry = shard.dbs[db].accessEntry(key, clock: clock) {
+        let (shard, table) = place(key)
+        if let entry = shard.dbs[db].accessEntry(key, clock: clock, table: table) {
             if Database.isExpired(entry, now: now) {
                 expire(key, in: shard)
             } else {
@@ -106,7 +135,7 @@ public struct CommandContext {
     public mutating func exists(_ key: ByteBuffer) -> Bool { entry(key) != nil }
 
     private mutating func expire(_ key: ByteBuffer, in shard: Shard) {
-        shard.dbs[db].remove(key)
+        shard.dbs[db].remove(key, table: place(key).table)
         shard.stats.expiredKeys += 1
         shard.touchWatched(db: db, key: key)
         server.propagateExpired(db: db, key: key)
@@ -123,11 +152,11 @@ public struct CommandContext {
 
     /// Replaces the key's value (expiry cleared unless `keepTTL`) and records the change.
     public mutating func set(_ key: ByteBuffer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
-        let shard = shard(key)
-        if keepTTL, let old = shard.dbs[db].entry(key), Database.isExpired(old, now: now) {
+        let (shard, table) = place(key)
+        if keepTTL, let old = shard.dbs[db].entry(key, table: table), Database.isExpired(old, now: now) {
             expire(key, in: shard)
         }
-        shard.dbs[db].set(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock)
+        shard.dbs[db].set(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table)
         changed(key)
     }
 
@@ -135,7 +164,8 @@ public struct CommandContext {
     @discardableResult
     public mutating func delete(_ key: ByteBuffer) -> Bool {
         guard entry(key) != nil else { return false }
-        shard(key).dbs[db].remove(key)
+        let (shard, table) = place(key)
+        shard.dbs[db].remove(key, table: table)
         changed(key)
         return true
     }
@@ -147,7 +177,8 @@ public struct CommandContext {
                                       _ body: (inout T) -> R) -> Access<R> {
         _ = entry(key)   // lazy expiry first
         let clock = self.clock
-        return shard(key).dbs[db].modify(key) { slot -> Access<R> in
+        let (shard, table) = place(key)
+        return shard.dbs[db].modify(key, table: table) { slot -> Access<R> in
             guard var current = slot else {
                 guard create else { return .missing }
                 var fresh = kind.empty
@@ -176,7 +207,8 @@ public struct CommandContext {
     @discardableResult
     public mutating func setExpire(_ key: ByteBuffer, at expireAt: Int64) -> Bool {
         guard entry(key) != nil else { return false }
-        shard(key).dbs[db].setExpire(key, expireAt)
+        let (shard, table) = place(key)
+        shard.dbs[db].setExpire(key, expireAt, table: table)
         changed(key)
         return true
     }

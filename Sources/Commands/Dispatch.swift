@@ -47,7 +47,14 @@ extension ServerRuntime {
     /// Looks up the command (and subcommand) and checks arity; replies the error and returns nil
     /// when the invocation is not valid.
     func resolve(_ ctx: inout CommandContext) -> Command? {
-        guard let command = table.lookup(ctx.args[0]) else {
+        // Clients tend to repeat a command (pipelines, benchmarks): try the last one first.
+        let command: Command
+        if let cached = ctx.lastCommand, cached.isNamed(ctx.args[0]) {
+            command = cached
+        } else if let found = table.lookup(ctx.args[0]) {
+            command = found
+            ctx.lastCommand = found
+        } else {
             var list = ""
             for arg in ctx.args.dropFirst() where list.utf8.count < 128 {
                 list += "'\(arg.string.prefix(128 - list.utf8.count))' "
@@ -80,7 +87,13 @@ extension ServerRuntime {
 
     /// Runs a resolved command under its shard locks, then does the after-command work.
     public func run(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
-        let mask = command.lockMask(ctx.args)
+        let mask: UInt64
+        if let keyIndex = command.singleKeyIndex, keyIndex < ctx.args.count {
+            // The common single-key case; hashing through the context primes its slot memo.
+            mask = 1 << UInt64(KeySlot.shard(ofSlot: ctx.slot(of: ctx.args[keyIndex])))
+        } else {
+            mask = command.lockMask(ctx.args)
+        }
         keyspace.lock(mask)
         ctx.lockedMask = mask
         command.handler(&ctx)

@@ -56,11 +56,18 @@ public struct Database: Sendable {
 
     public func entry(_ key: ByteBuffer) -> Entry? { tables[Database.table(key)][key] }
 
+    // The variants below take the key's table index (`KeySlot.localIndex(ofSlot:)`) from a
+    // caller that already hashed the key, so one command hashes each key once.
+
+    @inlinable
+    public func entry(_ key: ByteBuffer, table t: Int) -> Entry? { tables[t][key] }
+
     /// Stores `value`, replacing any old value. The expiry becomes `expireAt` unless `keepTTL`.
     /// Returns true when the key did not exist.
     @discardableResult
-    public mutating func set(_ key: ByteBuffer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false, clock: UInt32 = 0) -> Bool {
-        let t = Database.table(key)
+    public mutating func set(_ key: ByteBuffer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false, clock: UInt32 = 0,
+                             table: Int? = nil) -> Bool {
+        let t = table ?? Database.table(key)
         if let index = tables[t].index(forKey: key) {
             let oldExpire = tables[t].values[index].expireAt
             let newExpire = keepTTL ? oldExpire : expireAt
@@ -79,8 +86,8 @@ public struct Database: Sendable {
     /// Mutates the entry in place: when the collection inside is uniquely referenced it is not
     /// copied. The body sees nil for a missing key; leaving nil deletes the key, leaving a value
     /// creates or updates it.
-    public mutating func modify<R>(_ key: ByteBuffer, _ body: (inout Entry?) -> R) -> R {
-        let t = Database.table(key)
+    public mutating func modify<R>(_ key: ByteBuffer, table: Int? = nil, _ body: (inout Entry?) -> R) -> R {
+        let t = table ?? Database.table(key)
         if let index = tables[t].index(forKey: key) {
             var entry: Entry? = tables[t].values[index]
             // Leave a placeholder so `entry` holds the only reference to the collection.
@@ -110,8 +117,8 @@ public struct Database: Sendable {
     }
 
     @discardableResult
-    public mutating func remove(_ key: ByteBuffer) -> Entry? {
-        let t = Database.table(key)
+    public mutating func remove(_ key: ByteBuffer, table: Int? = nil) -> Entry? {
+        let t = table ?? Database.table(key)
         guard let removed = tables[t].removeValue(forKey: key) else { return nil }
         count -= 1
         if removed.expireAt != 0 { volatile.remove(key) }
@@ -120,8 +127,8 @@ public struct Database: Sendable {
 
     /// Sets or clears (0) the expiry of an existing key. Returns false when the key is missing.
     @discardableResult
-    public mutating func setExpire(_ key: ByteBuffer, _ expireAt: Int64) -> Bool {
-        let t = Database.table(key)
+    public mutating func setExpire(_ key: ByteBuffer, _ expireAt: Int64, table: Int? = nil) -> Bool {
+        let t = table ?? Database.table(key)
         guard let index = tables[t].index(forKey: key) else { return false }
         let old = tables[t].values[index].expireAt
         tables[t].values[index].expireAt = expireAt
@@ -133,8 +140,8 @@ public struct Database: Sendable {
     /// Finds the entry and records the access (OBJECT IDLETIME) with a single hash lookup. The
     /// clock has seconds resolution, so most reads find it unchanged and write nothing (which
     /// also spares a snapshot-shared table from being copied by a read).
-    public mutating func accessEntry(_ key: ByteBuffer, clock: UInt32) -> Entry? {
-        let t = Database.table(key)
+    public mutating func accessEntry(_ key: ByteBuffer, clock: UInt32, table: Int? = nil) -> Entry? {
+        let t = table ?? Database.table(key)
         guard let index = tables[t].index(forKey: key) else { return nil }
         if tables[t].values[index].lastAccess != clock {
             tables[t].values[index].lastAccess = clock
