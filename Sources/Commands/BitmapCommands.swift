@@ -95,16 +95,14 @@ extension CommandTable {
 
     static func bitcount(_ ctx: inout CommandContext) {
         let n = ctx.args.count
-        guard n == 2 || n == 4 || n == 5 else { return ctx.replySyntaxError() }
         let value: ByteBuffer
+        // Redis looks the key up before it parses the range: a missing key is 0, whatever follows.
         switch ctx.read(ctx.args[1], as: .string) {
-        case .missing:
-            // Still validate the arguments, as Redis does.
-            if n >= 4 && bitRange(&ctx, from: 2, length: 0, endGiven: true) == nil { return }
-            return ctx.out.integer(0)
+        case .missing: return ctx.out.integer(0)
         case .wrongType: return ctx.replyWrongType()
         case .found(let s): value = s
         }
+        guard n == 2 || n == 4 || n == 5 else { return ctx.replySyntaxError() }
         var first = 0, last = value.readableBytes * 8 - 1
         if n >= 4 {
             guard let range = bitRange(&ctx, from: 2, length: value.readableBytes, endGiven: true) else { return }
@@ -132,18 +130,20 @@ extension CommandTable {
     static func bitpos(_ ctx: inout CommandContext) {
         let n = ctx.args.count
         guard n <= 6 else { return ctx.replySyntaxError() }
-        guard let wanted = ctx.args[2].intValue, wanted == 0 || wanted == 1 else {
+        guard let wanted = ctx.args[2].intValue else { return ctx.replyNotInteger() }
+        guard wanted == 0 || wanted == 1 else {
             return ctx.out.error("ERR The bit argument must be 1 or 0.")
         }
         let value: ByteBuffer
         switch ctx.read(ctx.args[1], as: .string) {
         case .missing:
-            if n >= 4 && ctx.args[3].intValue == nil { return ctx.replyNotInteger() }
+            // Checked before the range is parsed, as Redis does.
             return ctx.out.integer(wanted == 1 ? -1 : 0)
         case .wrongType: return ctx.replyWrongType()
         case .found(let s): value = s
         }
         let endGiven = n >= 5
+        if value.readableBytes == 0 { return ctx.out.integer(-1) }
         var first = 0, last = value.readableBytes * 8 - 1
         if n >= 4 {
             guard let range = bitRange(&ctx, from: 3, length: value.readableBytes, endGiven: endGiven) else { return }

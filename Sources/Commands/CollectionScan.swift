@@ -69,9 +69,18 @@ public struct ScanOptions {
 }
 
 extension CommandContext {
-    /// Parses a SCAN cursor; replies `ERR invalid cursor` when it is not an unsigned integer.
+    /// Parses a SCAN cursor the way Redis does (`strtoul`: an optional sign, wrapping negatives);
+    /// replies `ERR invalid cursor` for anything else.
     public mutating func cursorArgument(_ i: Int) -> UInt64? {
-        guard let c = UInt64(args[i].string) else {
+        var text = Substring(args[i].string)
+        if text.hasPrefix("+") { text = text.dropFirst() }
+        let parsed: UInt64?
+        if text.hasPrefix("-") {
+            parsed = UInt64(text.dropFirst()).map { 0 &- $0 }
+        } else {
+            parsed = UInt64(text)
+        }
+        guard let c = parsed else {
             out.error("ERR invalid cursor")
             return nil
         }

@@ -104,11 +104,15 @@ public final class Command: @unchecked Sendable {
     public let summary: String
     public let handler: CommandHandler
     public let subcommands: [String: Command]
+    /// A container whose handler also runs when no subcommand is given (plain COMMAND).
+    public let runsWithoutSubcommand: Bool
     /// Position of the only key, for commands whose key spec names exactly one.
     public let singleKeyIndex: Int?
 
     public init(_ name: String, arity: Int, flags: CommandFlags, keys: KeySpec = .none, group: String,
-                summary: String = "", subcommands: [Command] = [], handler: @escaping CommandHandler = { _ in }) {
+                summary: String = "", subcommands: [Command] = [], runsWithoutSubcommand: Bool = false,
+                handler: @escaping CommandHandler = { _ in }) {
+        self.runsWithoutSubcommand = runsWithoutSubcommand
         self.name = name
         self.nameBytes = Array(name.utf8)
         self.fullName = name

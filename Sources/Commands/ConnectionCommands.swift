@@ -212,7 +212,8 @@ extension CommandTable {
             } else if ctx.args[2].equalsIgnoringCase("OFF") {
                 ctx.client.replyMode = .off
             } else if ctx.args[2].equalsIgnoringCase("SKIP") {
-                ctx.client.replyMode = .skip
+                // SKIP while OFF changes nothing, as in Redis.
+                if ctx.client.replyMode != .off { ctx.client.replyMode = .skip }
             } else {
                 ctx.replySyntaxError()
             }

@@ -18,6 +18,21 @@ extension ServerRuntime {
     /// wakes clients blocked on keys it filled. This is the whole command path between the parser
     /// and the reply buffer.
     public func dispatch(_ ctx: inout CommandContext) -> DispatchOutcome {
+        let before = ctx.client.replyMode
+        guard before != .on else { return dispatchReplying(&ctx) }
+        // CLIENT REPLY OFF/SKIP: run as usual, then drop whatever was written, errors included;
+        // only CLIENT REPLY ON (which switches back) is answered.
+        let mark = ctx.out.buffer.writerIndex
+        let outcome = dispatchReplying(&ctx)
+        let after = ctx.client.replyMode
+        if after != .on {
+            ctx.out.buffer.moveWriterIndex(to: mark)
+            if before == .skip && after == .skip { ctx.client.replyMode = .on }
+        }
+        return outcome
+    }
+
+    private func dispatchReplying(_ ctx: inout CommandContext) -> DispatchOutcome {
         let client = ctx.client
         guard let command = resolve(&ctx) else {
             if client.inMulti { client.multiFailed = true }
@@ -37,9 +52,6 @@ extension ServerRuntime {
             client.multiQueue!.append(ctx.args.map { $0.owned() })
             ctx.out.simple("QUEUED")
             return .done
-        }
-        if client.replyMode != .on {
-            return runSilently(command, &ctx)
         }
         return run(command, &ctx)
     }
@@ -69,6 +81,7 @@ extension ServerRuntime {
             }
             return command
         }
+        if ctx.args.count == 1 && command.runsWithoutSubcommand { return command }
         guard ctx.args.count >= 2 else {
             ctx.out.error("ERR wrong number of arguments for '\(command.name)' command")
             return nil
@@ -100,19 +113,6 @@ extension ServerRuntime {
         keyspace.unlock(mask)
         ctx.lockedMask = 0
         return afterCommand(&ctx)
-    }
-
-    /// CLIENT REPLY OFF/SKIP: run, then drop what the command wrote.
-    private func runSilently(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
-        let mark = ctx.out.buffer.writerIndex
-        let before = ctx.client.replyMode
-        let outcome = run(command, &ctx)
-        // CLIENT REPLY ON itself must be answered; anything else is suppressed.
-        if before != .on && ctx.client.replyMode != .on || before == .skip {
-            ctx.out.buffer.moveWriterIndex(to: mark)
-        }
-        if before == .skip && ctx.client.replyMode == .skip { ctx.client.replyMode = .on }
-        return outcome
     }
 
     /// Counts the changes and serves blocked clients whose keys were filled.

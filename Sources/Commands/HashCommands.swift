@@ -241,22 +241,16 @@ extension CommandTable {
     /// Redis does the sum in `long double` and stores the `%.17Lf`-style text, so
     /// `10.5 + -1.1` gives "9.4" and later increments start from exactly that text.
     static func hincrbyfloat(_ ctx: inout CommandContext) {
-        guard let increment = parseLongDouble(ctx.args[3]) else {
-            // `string2ld` accepts "inf"; Redis then rejects it with its own message.
-            if let d = parseDouble(ctx.args[3]), d.isInfinite { return ctx.out.error("ERR value is NaN or Infinity") }
-            return ctx.replyNotFloat()
-        }
+        guard let increment = parseLongDouble(ctx.args[3]) else { return ctx.replyNotFloat() }
+        // `string2ld` accepts "inf"; Redis then rejects it with its own message.
+        guard increment.isFinite else { return ctx.out.error("ERR value is NaN or Infinity") }
         let args = ctx.args
         let access = ctx.modify(args[1], as: .hash, create: true) { (hash: inout HashValue) -> Increment<String> in
             var current: LongDouble = 0
             if let stored = hash[args[2]] {
-                if let v = parseLongDouble(stored) {
-                    current = v
-                } else if let d = parseDouble(stored), d.isInfinite {
-                    current = LongDouble(d)   // a stored "inf" parses in Redis, and the sum then fails
-                } else {
-                    return .notNumber
-                }
+                // A stored "inf" parses, as in Redis, and the sum below then fails.
+                guard let v = parseLongDouble(stored) else { return .notNumber }
+                current = v
             }
             let sum = current + increment
             guard sum.isFinite else { return .outOfRange }

@@ -237,7 +237,7 @@ extension CommandTable {
         guard let entry = ctx.entry(ctx.args[1]) else { return ctx.out.integer(-2) }
         guard entry.expireAt != 0 else { return ctx.out.integer(-1) }
         if absolute {
-            return ctx.out.integer(Int(milliseconds ? entry.expireAt : entry.expireAt / 1000))
+            return ctx.out.integer(Int(milliseconds ? entry.expireAt : (entry.expireAt + 500) / 1000))
         }
         let remaining = max(0, entry.expireAt - ctx.now)
         ctx.out.integer(Int(milliseconds ? remaining : (remaining + 500) / 1000))
@@ -276,12 +276,13 @@ extension CommandTable {
             let lines = ["OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                          "ENCODING <key>", "    Return the kind of internal representation used in order to store the value",
                          "    associated with a <key>.",
-                         "FREQ <key>", "    Return the access frequency index of the <key>.",
+                         "FREQ <key>", "    Return the access frequency index of the <key>. The returned integer is",
+                         "    proportional to the logarithm of the recent access frequency of the key.",
                          "IDLETIME <key>", "    Return the idle time of the <key>, that is the approximated number of",
                          "    seconds elapsed since the last access to the key.",
                          "REFCOUNT <key>", "    Return the number of references of the value associated with the specified",
                          "    <key>.",
-                         "HELP", "    Print this help."]
+                         "HELP", "    Prints this help."]
             ctx.out.array(lines.count)
             for l in lines { ctx.out.simple(l) }
         },

@@ -30,7 +30,12 @@ extension CommandTable {
         Command("config", arity: -2, flags: [.noKeyspace], group: "server", summary: "A container for server configuration commands.",
                 subcommands: configSubcommands),
         Command("command", arity: -1, flags: [.noKeyspace, .loading, .stale], group: "server",
-                summary: "Returns detailed information about all commands.", subcommands: [], handler: commandInfoAll),
+                summary: "Returns detailed information about all commands.", subcommands: commandSubcommands,
+                runsWithoutSubcommand: true) { ctx in
+            let all = ctx.server.table.commands.values.sorted { $0.name < $1.name }
+            ctx.out.array(all.count)
+            for c in all { writeInfo(c, &ctx) }
+        },
         Command("debug", arity: -2, flags: [.noKeyspace, .admin, .noscript, .loading, .stale], group: "server",
                 summary: "A container for debugging commands.", subcommands: debugSubcommands),
         Command("function", arity: -2, flags: [.noKeyspace], group: "scripting", summary: "A container for function commands.",
@@ -219,34 +224,30 @@ extension CommandTable {
 
     // MARK: COMMAND
 
-    /// COMMAND without a subcommand; the subcommands are resolved in `commandInfoAll` itself because
-    /// plain COMMAND takes no subcommand (the dispatcher's subcommand table needs one).
-    static func commandInfoAll(_ ctx: inout CommandContext) {
-        let table = ctx.server.table
-        if ctx.args.count == 1 {
-            let all = table.commands.values.sorted { $0.name < $1.name }
-            ctx.out.array(all.count)
-            for c in all { writeInfo(c, &ctx) }
-            return
-        }
-        let sub = ctx.args[1]
-        if sub.equalsIgnoringCase("COUNT") && ctx.args.count == 2 {
-            ctx.out.integer(table.commands.count)
-        } else if sub.equalsIgnoringCase("INFO") {
+    static let commandSubcommands: [Command] = [
+        Command("count", arity: 2, flags: [.noKeyspace, .loading, .stale], group: "server",
+                summary: "Returns a count of commands.") { ctx in
+            ctx.out.integer(ctx.server.table.commands.count)
+        },
+        Command("info", arity: -2, flags: [.noKeyspace, .loading, .stale], group: "server",
+                summary: "Returns information about one, multiple or all commands.") { ctx in
+            let table = ctx.server.table
             let names = ctx.args.dropFirst(2).map { $0.string.lowercased() }
-            let commands = names.isEmpty ? table.commands.values.sorted { $0.name < $1.name } : []
             if names.isEmpty {
-                ctx.out.array(commands.count)
-                for c in commands { writeInfo(c, &ctx) }
+                let all = table.commands.values.sorted { $0.name < $1.name }
+                ctx.out.array(all.count)
+                for c in all { writeInfo(c, &ctx) }
                 return
             }
             ctx.out.array(names.count)
             for n in names {
                 if let c = find(n, table) { writeInfo(c, &ctx) } else { ctx.out.nullArray() }
             }
-        } else if sub.equalsIgnoringCase("DOCS") {
-            let names = ctx.args.count > 2 ? ctx.args.dropFirst(2).map { $0.string.lowercased() }
-                                           : table.commands.keys.sorted()
+        },
+        Command("docs", arity: -2, flags: [.noKeyspace, .loading, .stale], group: "server",
+                summary: "Returns documentary information about one, multiple or all commands.") { ctx in
+            let table = ctx.server.table
+            let names = ctx.args.count > 2 ? ctx.args.dropFirst(2).map { $0.string.lowercased() } : table.commands.keys.sorted()
             let found = names.compactMap { n in find(n, table).map { (n, $0) } }
             ctx.out.map(found.count)
             for (n, c) in found {
@@ -256,7 +257,10 @@ extension CommandTable {
                 ctx.out.bulk("since"); ctx.out.bulk("1.0.0")
                 ctx.out.bulk("group"); ctx.out.bulk(c.group)
             }
-        } else if sub.equalsIgnoringCase("LIST") {
+        },
+        Command("list", arity: -2, flags: [.noKeyspace, .loading, .stale], group: "server",
+                summary: "Returns a list of command names.") { ctx in
+            let table = ctx.server.table
             // Subcommands are listed too, as `parent|sub`, like Redis 7.0.
             var names = table.commands.values.flatMap { [$0.name] + $0.subcommands.values.map(\.fullName) }.sorted()
             if ctx.args.count == 5 && ctx.args[2].equalsIgnoringCase("FILTERBY") {
@@ -277,15 +281,19 @@ extension CommandTable {
             }
             ctx.out.array(names.count)
             for n in names { ctx.out.bulk(n) }
-        } else if sub.equalsIgnoringCase("GETKEYS") && ctx.args.count >= 3 {
+        },
+        Command("getkeys", arity: -4, flags: [.noKeyspace, .loading, .stale], group: "server",
+                summary: "Extracts the key names from an arbitrary command.") { ctx in
             let args = Array(ctx.args.dropFirst(2))
-            guard let c = table.lookup(args[0]) else { return ctx.out.error("ERR Invalid command specified") }
+            guard let c = ctx.server.table.lookup(args[0]) else { return ctx.out.error("ERR Invalid command specified") }
             guard c.acceptsArgumentCount(args.count) else { return ctx.out.error("ERR Invalid number of arguments specified for command") }
             let positions = c.keys.positions(in: args)
             guard !positions.isEmpty else { return ctx.out.error("ERR The command has no key arguments") }
             ctx.out.array(positions.count)
             for p in positions { ctx.out.bulk(args[p]) }
-        } else if sub.equalsIgnoringCase("HELP") {
+        },
+        Command("help", arity: 2, flags: [.noKeyspace, .loading, .stale], group: "server",
+                summary: "Returns helpful text about the different subcommands.") { ctx in
             let lines = ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                          "(no subcommand)", "    Return details about all Redis commands.",
                          "COUNT", "    Return the total number of commands in this Redis server.",
@@ -296,10 +304,8 @@ extension CommandTable {
                          "HELP", "    Print this help."]
             ctx.out.array(lines.count)
             for l in lines { ctx.out.simple(l) }
-        } else {
-            ctx.out.error("ERR unknown subcommand '\(sub.string)'. Try COMMAND HELP.")
-        }
-    }
+        },
+    ]
 
     private static func find(_ name: String, _ table: CommandTable) -> Command? {
         let parts = name.split(separator: "|", maxSplits: 1).map(String.init)
@@ -321,9 +327,9 @@ extension CommandTable {
 
     /// One COMMAND INFO entry: name, arity, flags, first key, last key, step, ACL categories,
     /// tips, key specs, subcommands (Redis 7 layout).
-    private static func writeInfo(_ c: Command, _ ctx: inout CommandContext, parent: String? = nil) {
+    private static func writeInfo(_ c: Command, _ ctx: inout CommandContext) {
         ctx.out.array(10)
-        ctx.out.bulk(parent.map { "\($0)|\(c.name)" } ?? c.name)
+        ctx.out.bulk(c.fullName)
         ctx.out.integer(c.arity)
         let flags = c.flags.names
         ctx.out.set(flags.count)
@@ -339,6 +345,6 @@ extension CommandTable {
         ctx.out.array(0)   // key specs
         let subs = c.subcommands.values.sorted { $0.name < $1.name }
         ctx.out.array(subs.count)
-        for s in subs { writeInfo(s, &ctx, parent: c.name) }
+        for s in subs { writeInfo(s, &ctx) }
     }
 }

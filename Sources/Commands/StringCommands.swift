@@ -398,11 +398,13 @@ struct SetOptions {
     var expireAt: Int64? = nil
 
     /// Parses options from `ctx.args[start...]`; replies the error and returns nil when invalid.
+    /// As in Redis, repeating the same expiry option is fine (the last one wins) but mixing two
+    /// kinds (EX with PX, KEEPTTL or PERSIST with any unit) is a syntax error.
     static func parse(_ ctx: inout CommandContext, from start: Int, allowGet: Bool, forGetEx: Bool = false) -> SetOptions? {
         var o = SetOptions()
         var i = start
-        var expirySeen = false
-        var pendingExpiry: (ExpiryUnit, Int)? = nil
+        var unit: ExpiryUnit? = nil
+        var unitIndex = 0
         while i < ctx.args.count {
             let a = ctx.args[i]
             let hasNext = i + 1 < ctx.args.count
@@ -412,15 +414,13 @@ struct SetOptions {
                 o.condition = .xx
             } else if allowGet && a.equalsIgnoringCase("GET") {
                 o.get = true
-            } else if !forGetEx && a.equalsIgnoringCase("KEEPTTL") && !expirySeen {
+            } else if !forGetEx && a.equalsIgnoringCase("KEEPTTL") && unit == nil {
                 o.keepTTL = true
-                expirySeen = true
-            } else if forGetEx && a.equalsIgnoringCase("PERSIST") && !expirySeen {
+            } else if forGetEx && a.equalsIgnoringCase("PERSIST") && unit == nil {
                 o.persist = true
-                expirySeen = true
-            } else if hasNext && !expirySeen, let unit = ExpiryUnit(a) {
-                pendingExpiry = (unit, i + 1)
-                expirySeen = true
+            } else if hasNext, !o.keepTTL, !o.persist, let u = ExpiryUnit(a), unit == nil || unit == u {
+                unit = u
+                unitIndex = i + 1
                 i += 1
             } else {
                 ctx.replySyntaxError()
@@ -429,8 +429,8 @@ struct SetOptions {
             i += 1
         }
         // Syntax errors win over value errors, as in Redis: the value is checked last.
-        if let (unit, index) = pendingExpiry {
-            guard let at = unit.absoluteMillis(ctx.args[index], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return nil }
+        if let unit {
+            guard let at = unit.absoluteMillis(ctx.args[unitIndex], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return nil }
             o.expireAt = at
         }
         return o

@@ -32,8 +32,8 @@ public enum Value: Sendable {
         case .string(let s):
             if s.readableBytes <= 20, s.int64Value != nil { return "int" }
             return s.readableBytes <= 44 ? "embstr" : "raw"
-        case .list(let l):
-            return l.count <= 128 && l.allSatisfy({ $0.readableBytes <= 64 }) ? "listpack" : "quicklist"
+        case .list:
+            return "quicklist"   // Redis 7.0 lists are always quicklists (listpack lists came in 7.2)
         case .hash(let h):
             return h.count <= 128 && h.allSatisfy({ $0.key.readableBytes <= 64 && $0.value.readableBytes <= 64 })
                 ? "listpack" : "hashtable"

@@ -170,7 +170,11 @@ final class TestClient: ClientConnection, @unchecked Sendable {
 
     func deliver(_ message: PushMessage) {
         var items: [Reply] = []
-        if message.kind == .pmessage { items = [.bulk("pmessage"), .bulk(message.pattern!.string)] } else { items = [.bulk("message")] }
+        switch message.kind {
+        case .pmessage: items = [.bulk("pmessage"), .bulk(message.pattern!.string)]
+        case .smessage: items = [.bulk("smessage")]
+        case .message: items = [.bulk("message")]
+        }
         items += [.bulk(message.channel.string), .bulk(message.payload.string)]
         lock.lock(); pushed.append(state.proto == .resp3 ? .push(items) : .array(items)); lock.unlock()
     }

@@ -1,10 +1,9 @@
 import XCTest
 @testable import Commands
 
-/// Places where Swiftlet currently differs from Redis 7.0. Each test asserts what redis-server
-/// 7.0.15 replies, so these fail until the source is fixed (XCTExpectFailure does not exist on
-/// Linux, hence a separate class that can be filtered out).
-final class KnownDivergencesTests: XCTestCase {
+/// Corner cases where an earlier Swiftlet differed from Redis 7.0; each test asserts what
+/// redis-server 7.0.15 replies.
+final class RedisEdgeCaseTests: XCTestCase {
     /// SET/GETEX accept the same expiry option twice (the last wins); only different ones clash.
     func testRepeatedExpiryOptionIsAccepted() {
         let c = TestServer().client()
