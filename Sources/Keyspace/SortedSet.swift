@@ -45,11 +45,13 @@ public struct SortedSet: Sendable {
     public func score(of member: ByteBuffer) -> Double? { storage.scores[member] }
 
     /// Sets `member`'s score, adding the member when it is new. Returns the previous score.
+    /// `score` must not be NaN (it has no place in the order).
     ///
     /// A score of -0 is stored as 0: Redis's compact encoding for small sets keeps no sign on zero,
     /// and that is what its replies show.
     @discardableResult
     public mutating func insert(_ member: ByteBuffer, score: Double) -> Double? {
+        precondition(!score.isNaN, "NaN score")
         let score = score + 0.0
         makeUnique()
         if let old = storage.scores.updateValue(score, forKey: member) {
@@ -76,9 +78,8 @@ public struct SortedSet: Sendable {
     /// Position of `member` in ascending order, or in descending order when `reverse`.
     public func rank(of member: ByteBuffer, reverse: Bool = false) -> Int? {
         guard let score = storage.scores[member] else { return nil }
-        let list = storage.list
-        let rank = list.countLeading { SkipList.orders($0, $1, before: score, member) }
-        return reverse ? list.count - 1 - rank : rank
+        let rank = storage.list.count(before: score, member)
+        return reverse ? count - 1 - rank : rank
     }
 
     /// The element at ascending position `rank` (`0..<count`).
@@ -99,13 +100,8 @@ public struct SortedSet: Sendable {
 
     /// Ranks of the elements whose score lies in `range` (empty when none).
     public func ranks(in range: ScoreRange) -> Range<Int> {
-        let list = storage.list
-        let below = list.countLeading { score, _ in
-            range.minExclusive ? score <= range.min : score < range.min
-        }
-        let upTo = list.countLeading { score, _ in
-            range.maxExclusive ? score < range.max : score <= range.max
-        }
+        let below = storage.list.countLeading(scores: range.minExclusive ? { $0 <= range.min } : { $0 < range.min })
+        let upTo = storage.list.countLeading(scores: range.maxExclusive ? { $0 < range.max } : { $0 <= range.max })
         return below..<Swift.max(below, upTo)
     }
 
@@ -113,9 +109,8 @@ public struct SortedSet: Sendable {
     /// (the ZRANGEBYLEX contract); otherwise it is the span between the two bounds found by
     /// searching the order as if it were lexicographic, as in Redis.
     public func ranks(in range: LexRange) -> Range<Int> {
-        let list = storage.list
-        let below = list.countLeading { _, member in !range.min.admitsAsMin(member) }
-        let upTo = list.countLeading { _, member in range.max.admitsAsMax(member) }
+        let below = storage.list.countLeading(members: { !range.min.admitsAsMin($0) })
+        let upTo = storage.list.countLeading(members: { range.max.admitsAsMax($0) })
         return below..<Swift.max(below, upTo)
     }
 
@@ -316,11 +311,17 @@ extension SortedSet {
 
 // MARK: - skip list
 
-/// Redis's `zskiplist` (t_zset.c) with nodes and links in arrays instead of separate allocations:
-/// a node is an index into `nodes`, its `height` links are consecutive entries of `links`
-/// starting at `base`, and index 0 is the header (which has the maximum height and no element).
-/// A link's span is the number of level-0 steps it covers, so summing spans along a search path
-/// gives a rank. Freed nodes and link runs are recycled through free lists.
+/// Redis's `zskiplist` (t_zset.c) with nodes and links in arrays instead of separate allocations.
+/// A node of height h owns h consecutive entries of `links`, one per level, and is named by the
+/// index of the first: `links[x + i]` is node x's link on level i, and `nodes[x]` its element
+/// (the other h-1 entries of `nodes` are unused, which keeps the two arrays parallel). Index 0
+/// is the header, of maximum height and without element. A link's span is the number of level-0
+/// steps it covers, so summing spans along a search path gives a rank. Freed runs are recycled
+/// through one free list per height.
+///
+/// Each link also carries the score of the node it points to, so a search step reads only the
+/// links (one cache miss per step on a large set, as Redis, whose nodes hold score and links
+/// together) and looks at `nodes` only to break a score tie.
 ///
 /// Spans and indices are 32-bit: a set is limited to 2^31 elements.
 fileprivate struct SkipList: Sendable {
@@ -329,14 +330,17 @@ fileprivate struct SkipList: Sendable {
         var score: Double
         /// Previous node in order; 0 (the header) for the first node.
         var backward: Int32
-        var base: Int32
-        var height: Int32
+        var height: UInt8
+
+        static let unused = Node(member: ByteBuffer(), score: 0, backward: 0, height: 0)
     }
 
     struct Link {
         /// Next node on this level; 0 at the end.
         var forward: Int32
         var span: Int32
+        /// Score of `forward` (meaningless at the end).
+        var score: Double
     }
 
     static let maxHeight = 32
@@ -348,15 +352,15 @@ fileprivate struct SkipList: Sendable {
     private(set) var count = 0
     /// Last node; 0 when empty.
     private(set) var tail: Int32 = 0
-    private var freeNodes: [Int32] = []
     /// Head of the free link runs of each height (index height-1), chained through `forward`;
     /// empty until the first node is freed.
     private var freeLinks: [Int32] = []
     private var rng: UInt64 = 1
 
     init() {
-        nodes = [Node(member: ByteBuffer(), score: 0, backward: 0, base: 0, height: Int32(Self.maxHeight))]
-        links = Array(repeating: Link(forward: 0, span: 0), count: Self.maxHeight)
+        nodes = Array(repeating: .unused, count: Self.maxHeight)
+        nodes[0].height = UInt8(Self.maxHeight)
+        links = Array(repeating: Link(forward: 0, span: 0, score: 0), count: Self.maxHeight)
     }
 
     /// Fills an empty list from elements already in ascending order, appending each at the tail.
@@ -372,9 +376,7 @@ fileprivate struct SkipList: Sendable {
                     let x = allocate(member, score, height)
                     count += 1
                     for i in 0..<height {
-                        let l = link(last[i], i)
-                        links[l].forward = x
-                        links[l].span = Int32(count - lastRank[i])
+                        links[link(last[i], i)] = Link(forward: x, span: Int32(count - lastRank[i]), score: score)
                         last[i] = x
                         lastRank[i] = count
                     }
@@ -383,7 +385,7 @@ fileprivate struct SkipList: Sendable {
                 }
                 // Links that end the list span the rest of it, as zslInsert keeps them.
                 for i in 0..<levels {
-                    links[link(last[i], i)] = Link(forward: 0, span: Int32(count - lastRank[i]))
+                    links[link(last[i], i)] = Link(forward: 0, span: Int32(count - lastRank[i]), score: 0)
                 }
             }
         }
@@ -396,7 +398,7 @@ fileprivate struct SkipList: Sendable {
     // MARK: navigation
 
     @inline(__always)
-    func link(_ node: Int32, _ level: Int) -> Int { Int(nodes[Int(node)].base) + level }
+    func link(_ node: Int32, _ level: Int) -> Int { Int(node) + level }
 
     @inline(__always)
     func forward(_ node: Int32, _ level: Int) -> Int32 { links[link(node, level)].forward }
@@ -413,30 +415,44 @@ fileprivate struct SkipList: Sendable {
         a < b || (a == b && SortedSet.compare(am, bm) < 0)
     }
 
+    /// Whether the node `l` points to sorts before (score, member); reads the node only on a tie.
     @inline(__always)
-    func node(_ x: Int32, before score: Double, _ member: ByteBuffer) -> Bool {
-        let n = nodes[Int(x)]
-        return Self.orders(n.score, n.member, before: score, member)
+    func target(of l: Link, isBefore score: Double, _ member: ByteBuffer) -> Bool {
+        l.score < score || (l.score == score && SortedSet.compare(nodes[Int(l.forward)].member, member) < 0)
     }
 
-    /// How many elements, from the lowest, satisfy `isLeading` (which must hold for a prefix of
-    /// the order and fail after it). O(log n).
-    func countLeading(_ isLeading: (Double, ByteBuffer) -> Bool) -> Int {
+    /// How many elements, from the lowest, satisfy `isLeading` (given the link to each), which
+    /// must hold for a prefix of the order and fail after it. O(log n).
+    @inline(__always)
+    private func countLeading(_ isLeading: (Link) -> Bool) -> Int {
         var x: Int32 = 0
         var rank = 0
         var i = levels - 1
         while i >= 0 {
             while true {
                 let l = links[link(x, i)]
-                if l.forward == 0 { break }
-                let n = nodes[Int(l.forward)]
-                if !isLeading(n.score, n.member) { break }
+                if l.forward == 0 || !isLeading(l) { break }
                 rank += Int(l.span)
                 x = l.forward
             }
             i -= 1
         }
         return rank
+    }
+
+    /// Number of elements before (score, member): the rank of a present member.
+    func count(before score: Double, _ member: ByteBuffer) -> Int {
+        countLeading { target(of: $0, isBefore: score, member) }
+    }
+
+    /// Number of leading elements whose score satisfies `isLeading`.
+    func countLeading(scores isLeading: (Double) -> Bool) -> Int {
+        countLeading { isLeading($0.score) }
+    }
+
+    /// Number of leading elements whose member satisfies `isLeading`.
+    func countLeading(members isLeading: (ByteBuffer) -> Bool) -> Int {
+        countLeading { isLeading(nodes[Int($0.forward)].member) }
     }
 
     /// The node at 0-based `rank` (zslGetElementByRank).
@@ -464,9 +480,9 @@ fileprivate struct SkipList: Sendable {
         var i = levels - 1
         while i >= 0 {
             while true {
-                let f = forward(x, i)
-                if f == 0 || !node(f, before: score, member) { break }
-                x = f
+                let l = links[link(x, i)]
+                if l.forward == 0 || !target(of: l, isBefore: score, member) { break }
+                x = l.forward
             }
             update[i] = x
             i -= 1
@@ -485,7 +501,7 @@ fileprivate struct SkipList: Sendable {
                     rank[i] = i == levels - 1 ? 0 : rank[i + 1]
                     while true {
                         let l = links[link(x, i)]
-                        if l.forward == 0 || !node(l.forward, before: score, member) { break }
+                        if l.forward == 0 || !target(of: l, isBefore: score, member) { break }
                         rank[i] += Int(l.span)
                         x = l.forward
                     }
@@ -502,12 +518,13 @@ fileprivate struct SkipList: Sendable {
                     levels = height
                 }
                 let new = allocate(member, score, height)
-                let newBase = Int(nodes[Int(new)].base)
+                let newBase = Int(new)
                 for level in 0..<height {
                     let u = link(update[level], level)
                     let skipped = Int32(rank[0] - rank[level])
-                    links[newBase + level] = Link(forward: links[u].forward, span: links[u].span - skipped)
-                    links[u] = Link(forward: new, span: skipped + 1)
+                    let old = links[u]
+                    links[newBase + level] = Link(forward: old.forward, span: old.span - skipped, score: old.score)
+                    links[u] = Link(forward: new, span: skipped + 1, score: score)
                 }
                 for level in height..<levels {
                     links[link(update[level], level)].span += 1
@@ -539,10 +556,15 @@ fileprivate struct SkipList: Sendable {
             let x = forward(update[0], 0)
             precondition(x != 0 && nodes[Int(x)].score == old, "skip list out of sync with its scores")
             let previous = nodes[Int(x)].backward
-            let next = forward(x, 0)
+            let next = links[link(x, 0)]
             // Members are unique, so "next does not sort before" means "next sorts after".
-            if (previous == 0 || node(previous, before: new, member)) && (next == 0 || !node(next, before: new, member)) {
+            if (previous == 0 || Self.orders(nodes[Int(previous)].score, nodes[Int(previous)].member, before: new, member))
+                && (next.forward == 0 || !target(of: next, isBefore: new, member)) {
                 nodes[Int(x)].score = new
+                // The links into x on its levels are exactly those of update[] on those levels.
+                for level in 0..<Int(nodes[Int(x)].height) {
+                    links[link(update[level], level)].score = new
+                }
                 return
             }
             let stored = nodes[Int(x)].member
@@ -582,12 +604,12 @@ fileprivate struct SkipList: Sendable {
 
     /// zslDeleteNode: detaches `x` given the last node before it on every level.
     private mutating func unlink(_ x: Int32, _ update: UnsafeMutableBufferPointer<Int32>) {
-        let base = Int(nodes[Int(x)].base)
+        let base = Int(x)
         for level in 0..<levels {
             let u = link(update[level], level)
             if links[u].forward == x {
-                links[u].span += links[base + level].span - 1
-                links[u].forward = links[base + level].forward
+                let through = links[base + level]
+                links[u] = Link(forward: through.forward, span: links[u].span + through.span - 1, score: through.score)
             } else {
                 links[u].span -= 1
             }
@@ -599,31 +621,27 @@ fileprivate struct SkipList: Sendable {
     }
 
     private mutating func allocate(_ member: ByteBuffer, _ score: Double, _ height: Int) -> Int32 {
-        let base: Int32
+        let node = Node(member: member, score: score, backward: 0, height: UInt8(height))
         if !freeLinks.isEmpty && freeLinks[height - 1] != 0 {
-            base = freeLinks[height - 1]
-            freeLinks[height - 1] = links[Int(base)].forward
-        } else {
-            base = Int32(links.count)
-            links.append(contentsOf: repeatElement(Link(forward: 0, span: 0), count: height))
+            let x = freeLinks[height - 1]
+            freeLinks[height - 1] = links[Int(x)].forward
+            nodes[Int(x)] = node
+            return x
         }
-        let node = Node(member: member, score: score, backward: 0, base: base, height: Int32(height))
-        if let reused = freeNodes.popLast() {
-            nodes[Int(reused)] = node
-            return reused
-        }
+        let x = links.count
+        precondition(x + height <= Int(Int32.max), "sorted set too large")
+        links.append(contentsOf: repeatElement(Link(forward: 0, span: 0, score: 0), count: height))
         nodes.append(node)
-        return Int32(nodes.count - 1)
+        if height > 1 { nodes.append(contentsOf: repeatElement(.unused, count: height - 1)) }
+        return Int32(x)
     }
 
     private mutating func free(_ x: Int32) {
         let height = Int(nodes[Int(x)].height)
-        let base = nodes[Int(x)].base
-        nodes[Int(x)].member = ByteBuffer()   // release the bytes now, not when the slot is reused
+        nodes[Int(x)].member = ByteBuffer()   // release the bytes now, not when the run is reused
         if freeLinks.isEmpty { freeLinks = Array(repeating: 0, count: Self.maxHeight) }
-        links[Int(base)].forward = freeLinks[height - 1]
-        freeLinks[height - 1] = base
-        freeNodes.append(x)
+        links[Int(x)].forward = freeLinks[height - 1]
+        freeLinks[height - 1] = x
     }
 
     /// 1 + one more level with probability 1/4 each (Redis's ZSKIPLIST_P), capped at 32: pairs of

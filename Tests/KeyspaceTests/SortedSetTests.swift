@@ -96,6 +96,20 @@ final class SortedSetTests: XCTestCase {
         XCTAssertEqual(lex(.inclusive(b("d")), .inclusive(b("b"))), [])
     }
 
+    /// Score updates that keep a member between its neighbours happen in place; searches must
+    /// see the new score on every level.
+    func testInPlaceScoreUpdatesAreSeenBySearches() {
+        var z = SortedSet()
+        for i in 0..<1000 { z.insert(b("m\(i)"), score: Double(i * 10)) }
+        for i in 0..<1000 { XCTAssertEqual(z.insert(b("m\(i)"), score: Double(i * 10 + 5)), Double(i * 10)) }
+        for i in 0..<1000 {
+            let ranks = z.ranks(in: ScoreRange(min: Double(i * 10 + 1), max: Double(i * 10 + 6)))
+            XCTAssertEqual(ranks, i..<i + 1)
+            XCTAssertEqual(z.rank(of: b("m\(i)")), i)
+            XCTAssertEqual(z.ranks(in: ScoreRange(min: Double(i * 10), max: Double(i * 10 + 5), maxExclusive: true)).count, 0)
+        }
+    }
+
     func testRemoveRanksAndPops() {
         var z = SortedSet()
         for i in 0..<10 { z.insert(b("m\(i)"), score: Double(i)) }
