@@ -140,30 +140,56 @@ extension CommandTable {
         if incr && remaining > 2 {
             return ctx.out.error("ERR INCR option supports a single increment-element pair")
         }
-        var scores: [Double] = []
-        scores.reserveCapacity(remaining / 2)
-        for i in stride(from: first, to: ctx.args.count, by: 2) {
-            guard let score = floatArgument(ctx.args[i]) else { return ctx.replyNotFloat() }
-            scores.append(score)
+        // Scores live on the stack for the usual few pairs: the write path allocates only what
+        // it stores.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: remaining / 2) { scores in
+            for j in 0..<scores.count {
+                guard let score = floatArgument(ctx.args[first + 2 * j]) else { return ctx.replyNotFloat() }
+                scores[j] = score
+            }
+            let flags = AddFlags(nx: nx, xx: xx, gt: gt, lt: lt, incr: incr)
+            let args = ctx.args
+            let members = stride(from: first + 1, to: args.count, by: 2).lazy.map { args[$0] }
+            let access = ctx.modify(args[1], as: .zset, create: !xx) { (z: inout SortedSet) in
+                flags.apply(UnsafeBufferPointer(scores), members: members, to: &z)
+            }
+            var outcome = AddFlags.Outcome()
+            switch access {
+            case .wrongType: return ctx.replyWrongType()
+            case .missing: break   // XX on a missing key: nothing to do
+            case .found(let o): outcome = o
+            }
+            if outcome.nan { return ctx.out.error("ERR resulting score is not a number (NaN)") }
+            if outcome.added + outcome.updated > 0 { ctx.changed(ctx.args[1]) }
+            if incr {
+                if outcome.processed > 0 { ctx.out.double(outcome.score) } else { ctx.out.null() }
+            } else {
+                ctx.out.integer(ch ? outcome.added + outcome.updated : outcome.added)
+            }
         }
+    }
+
+    /// ZADD's update rules (Redis's zsetAdd) applied to score/member pairs.
+    private struct AddFlags {
+        var nx: Bool, xx: Bool, gt: Bool, lt: Bool, incr: Bool
 
         struct Outcome { var added = 0, updated = 0, processed = 0, score = 0.0, nan = false }
-        let args = ctx.args
-        let key = args[1]
-        let access = ctx.modify(key, as: .zset, create: !xx) { (z: inout SortedSet) -> Outcome in
+
+        func apply<Members: Sequence>(_ scores: UnsafeBufferPointer<Double>, members: Members, to z: inout SortedSet) -> Outcome
+        where Members.Element == ByteBuffer {
             var outcome = Outcome()
-            for (j, given) in scores.enumerated() {
-                let member = args[first + 2 * j + 1]
+            for (given, member) in zip(scores, members) {
                 if let current = z.score(of: member) {
                     if nx { continue }
                     var score = given
                     if incr {
                         score += current
+                        // INCR takes one pair, so nothing has changed when this bails out.
                         if score.isNaN { outcome.nan = true; return outcome }
                     }
                     if (lt && score >= current) || (gt && score <= current) { continue }
                     if score != current {
-                        z.insert(member, score: score)
+                        z.insert(member, score: score)   // the stored member is kept
                         outcome.updated += 1
                     }
                     outcome.score = score
@@ -176,19 +202,6 @@ extension CommandTable {
                 }
             }
             return outcome
-        }
-        var outcome = Outcome()
-        switch access {
-        case .wrongType: return ctx.replyWrongType()
-        case .missing: break   // XX on a missing key: nothing to do
-        case .found(let o): outcome = o
-        }
-        if outcome.nan { return ctx.out.error("ERR resulting score is not a number (NaN)") }
-        if outcome.added + outcome.updated > 0 { ctx.changed(key) }
-        if incr {
-            if outcome.processed > 0 { ctx.out.double(outcome.score) } else { ctx.out.null() }
-        } else {
-            ctx.out.integer(ch ? outcome.added + outcome.updated : outcome.added)
         }
     }
 
@@ -541,7 +554,7 @@ extension CommandTable {
         case .wrongType: return ctx.replyWrongType()
         case .found(let found): z = found
         }
-        let count = requested.magnitude > UInt(Int.max) ? Int.max : Int(requested.magnitude)
+        let count = abs(requested)
         if count == 0 { return ctx.out.array(0) }
         var rng = FastRandom()
         if requested < 0 || count == 1 {
@@ -620,7 +633,9 @@ extension CommandTable {
         var operands: [Operand] = []
         operands.reserveCapacity(numkeys)
         for i in numkeysIndex + 1...numkeysIndex + numkeys {
-            switch ctx.lookup(ctx.args[i]) {
+            // Like Redis, the STORE forms read their inputs as writes: no keyspace hit or miss.
+            let value = destination == nil ? ctx.lookup(ctx.args[i]) : ctx.entry(ctx.args[i])?.value
+            switch value {
             case nil: operands.append(.missing)
             case .zset(let z)?: operands.append(.sorted(z))
             case .set(let s)?: operands.append(.plain(s))
