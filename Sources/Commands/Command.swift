@@ -203,7 +203,7 @@ public struct CommandTable: Sendable {
 
     /// Every command Swiftlet serves, one array per file.
     public static let allCommands: [Command] =
-        keyCommands + stringCommands + bitmapCommands + listCommands + hashCommands + setCommands + sortedSetCommands
+        keyCommands + sortCommands + stringCommands + bitmapCommands + listCommands + hashCommands + setCommands + sortedSetCommands
         + connectionCommands + serverCommands + transactionCommands + pubsubCommands
 
     public static let standard = CommandTable(allCommands)

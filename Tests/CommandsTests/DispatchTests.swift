@@ -28,6 +28,8 @@ final class DispatchTests: XCTestCase {
         let onlyLast = [["RPUSH", "K3", "d"]]
         let hashes = [["HSET", "K1", "f", "v", "n", "1"]]
         let sets = [["SADD", "K1", "a", "b"], ["SADD", "K2", "b", "c"], ["SADD", "K3", "b", "d"]]
+        let zsets = [["ZADD", "K1", "1", "a", "2", "b"], ["ZADD", "K2", "2", "b", "3", "c"], ["ZADD", "K3", "1", "b", "4", "d"]]
+        let zlast = [["ZADD", "K3", "1", "b"]]
         let future = String(Int(Date().timeIntervalSince1970) + 1000)
         return [
             (strings, ["GET", "K1"]), (strings, ["SET", "K1", "v", "GET"]), ([], ["SETNX", "K1", "v"]),
@@ -72,6 +74,23 @@ final class DispatchTests: XCTestCase {
             (sets, ["SMOVE", "K1", "K2", "a"]), (sets, ["SINTER", "K1", "K2", "K3"]), (sets, ["SINTERSTORE", "K1", "K2", "K3"]),
             (sets, ["SINTERCARD", "3", "K1", "K2", "K3"]), (sets, ["SUNION", "K1", "K2", "K3"]), (sets, ["SUNIONSTORE", "K1", "K2", "K3"]),
             (sets, ["SDIFF", "K1", "K2", "K3"]), (sets, ["SDIFFSTORE", "K1", "K2", "K3"]), (sets, ["SSCAN", "K1", "0"]),
+            ([], ["ZADD", "K1", "1", "a"]), (zsets, ["ZINCRBY", "K1", "2", "a"]), (zsets, ["ZREM", "K1", "a"]), (zsets, ["ZCARD", "K1"]),
+            (zsets, ["ZCOUNT", "K1", "-inf", "+inf"]), (zsets, ["ZLEXCOUNT", "K1", "-", "+"]), (zsets, ["ZSCORE", "K1", "a"]),
+            (zsets, ["ZMSCORE", "K1", "a", "b"]), (zsets, ["ZRANK", "K1", "a"]), (zsets, ["ZREVRANK", "K1", "a"]),
+            (zsets, ["ZRANGE", "K1", "0", "-1", "WITHSCORES"]), (zsets, ["ZRANGESTORE", "K2", "K1", "0", "-1"]),
+            (zsets, ["ZREVRANGE", "K1", "0", "-1"]), (zsets, ["ZRANGEBYSCORE", "K1", "-inf", "+inf"]),
+            (zsets, ["ZREVRANGEBYSCORE", "K1", "+inf", "-inf"]), (zsets, ["ZRANGEBYLEX", "K1", "-", "+"]),
+            (zsets, ["ZREVRANGEBYLEX", "K1", "+", "-"]), (zsets, ["ZREMRANGEBYRANK", "K1", "0", "0"]),
+            (zsets, ["ZREMRANGEBYSCORE", "K1", "1", "1"]), (zsets, ["ZREMRANGEBYLEX", "K1", "-", "+"]),
+            (zsets, ["ZPOPMIN", "K1"]), (zsets, ["ZPOPMAX", "K1", "2"]), (zlast, ["BZPOPMIN", "K1", "K2", "K3", "0"]),
+            (zlast, ["BZPOPMAX", "K1", "K2", "K3", "0"]), (zlast, ["ZMPOP", "3", "K1", "K2", "K3", "MIN"]),
+            (zlast, ["BZMPOP", "0", "3", "K1", "K2", "K3", "MAX"]), (zsets, ["ZRANDMEMBER", "K1", "-3", "WITHSCORES"]),
+            (zsets, ["ZUNION", "3", "K1", "K2", "K3", "WITHSCORES"]), (zsets, ["ZINTER", "3", "K1", "K2", "K3"]),
+            (zsets, ["ZDIFF", "3", "K1", "K2", "K3"]), (zsets, ["ZUNIONSTORE", "K1", "3", "K1", "K2", "K3"]),
+            (zsets, ["ZINTERSTORE", "K2", "3", "K1", "K2", "K3", "WEIGHTS", "1", "2", "3"]),
+            (zsets, ["ZDIFFSTORE", "K3", "3", "K1", "K2", "K3"]), (zsets, ["ZINTERCARD", "3", "K1", "K2", "K3", "LIMIT", "1"]),
+            (zsets, ["ZSCAN", "K1", "0"]),
+            (lists, ["SORT", "K1", "ALPHA", "STORE", "K2"]), (zsets, ["SORT_RO", "K1", "BY", "nosort"]),
             ([], ["SUBSCRIBE", "ch"]), ([["SUBSCRIBE", "ch"]], ["UNSUBSCRIBE"]), ([], ["PSUBSCRIBE", "c*"]),
             ([["PSUBSCRIBE", "c*"]], ["PUNSUBSCRIBE"]), ([], ["PUBLISH", "ch", "m"]), ([], ["SSUBSCRIBE", "sc"]),
             ([["SSUBSCRIBE", "sc"]], ["SUNSUBSCRIBE"]), ([], ["SPUBLISH", "sc", "m"]), ([], ["PUBSUB", "CHANNELS"]),
