@@ -55,7 +55,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         parser.limits.maxBulkLength = server.config.int("proto-max-bulk-len")
     }
 
-    init(runtime: ServerRuntime, server: SwiftletServer, channel: Channel) {
+    init(id: Int, runtime: ServerRuntime, server: SwiftletServer, channel: Channel) {
         self.runtime = runtime
         self.server = server
         self.eventLoop = channel.eventLoop
@@ -63,7 +63,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         limits.maxBulkLength = server.config.int("proto-max-bulk-len")
         parser = CommandParser(limits: limits)
         let fd: Int32 = -1   // NIO does not expose the descriptor; CLIENT LIST reports -1
-        state = ClientState(id: runtime.clients.allocateID(),
+        state = ClientState(id: id,
                             remoteAddress: Connection.describe(channel.remoteAddress),
                             localAddress: Connection.describe(channel.localAddress), fd: fd,
                             now: currentTimeMillis())
@@ -198,8 +198,9 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        flush(context)
+        // Publish first: once a client has seen its reply, CLIENT LIST elsewhere must show it.
         updateShared()
+        flush(context)
     }
 
     /// Publishes the per-client fields other threads read, once per batch rather than per command.

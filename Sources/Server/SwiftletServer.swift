@@ -47,8 +47,13 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 throw ServerError("Can't chdir to '\(config["dir"])': \(String(cString: strerror(errno)))")
             }
         }
-        let maxClients = config.int("maxclients")
+        let acceptOrder = AcceptOrder(clients: runtime.clients)
         let bootstrap = ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(acceptOrder)
+                }
+            }
             .serverChannelOption(.backlog, value: Int32(config.int("tcp-backlog")))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -57,9 +62,10 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let id = acceptOrder.takeID(of: channel)
                     self.runtime.stats.connectionsReceived.wrappingIncrement(ordering: .relaxed)
                     let n = self.connectedClients.wrappingIncrementThenLoad(ordering: .relaxed)
-                    if n > maxClients {
+                    if n > self.config.int("maxclients") {
                         self.connectedClients.wrappingDecrement(ordering: .relaxed)
                         self.runtime.stats.rejectedConnections.wrappingIncrement(ordering: .relaxed)
                         var b = channel.allocator.buffer(capacity: 48)
@@ -67,7 +73,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                         channel.writeAndFlush(b).whenComplete { _ in channel.close(promise: nil) }
                         return
                     }
-                    try channel.pipeline.syncOperations.addHandler(Connection(runtime: self.runtime, server: self, channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(Connection(id: id, runtime: self.runtime, server: self, channel: channel))
                 }
             }
         let port = config.int("port")
@@ -162,4 +168,29 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
 public struct ServerError: Error, CustomStringConvertible {
     public let description: String
     init(_ message: String) { description = message }
+}
+
+/// Sits in the listening socket's pipeline, where accepted connections arrive in the order the
+/// kernel handed them over, and numbers them there: client ids then grow in connection order (as
+/// in Redis) although the connections are set up on several event loops concurrently.
+final class AcceptOrder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Channel
+    private let clients: ClientRegistry
+    private let assigned = NIOLockedValueBox<[ObjectIdentifier: Int]>([:])
+
+    init(clients: ClientRegistry) {
+        self.clients = clients
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let child = unwrapInboundIn(data)
+        let id = clients.allocateID()
+        assigned.withLockedValue { $0[ObjectIdentifier(child)] = id }
+        context.fireChannelRead(data)
+    }
+
+    /// The id assigned at accept time (removed from the table).
+    func takeID(of channel: Channel) -> Int {
+        assigned.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) } ?? clients.allocateID()
+    }
 }
