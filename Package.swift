@@ -14,7 +14,7 @@ import PackageDescription
 /// class-held struct such as a shard's databases is checked at run time). Debug builds, and so the
 /// test suite, keep the checks and catch any violation.
 let hotPathSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(

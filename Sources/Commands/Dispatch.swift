@@ -115,12 +115,17 @@ extension ServerRuntime {
         return afterCommand(&ctx)
     }
 
-    /// Counts the changes and serves blocked clients whose keys were filled.
+    /// Adds the changes counted in `ctx.dirty` to the server-wide counter. Connections do this once
+    /// per batch of replies (before they are sent), not once per command: one shared atomic
+    /// update per batch instead of one per write.
+    public func publishDirty(_ ctx: inout CommandContext) {
+        guard ctx.dirty > 0 else { return }
+        stats.changesSinceSave.wrappingIncrement(by: ctx.dirty, ordering: .relaxed)
+        ctx.dirty = 0
+    }
+
+    /// Serves blocked clients whose keys were filled.
     func afterCommand(_ ctx: inout CommandContext) -> DispatchOutcome {
-        if ctx.dirty > 0 {
-            stats.changesSinceSave.wrappingIncrement(by: ctx.dirty, ordering: .relaxed)
-            ctx.dirty = 0
-        }
         if !ctx.readyKeys.isEmpty {
             let ready = ctx.readyKeys
             ctx.readyKeys.removeAll()

@@ -67,6 +67,11 @@ extension CommandTable {
     static func set(_ ctx: inout CommandContext) {
         guard let options = SetOptions.parse(&ctx, from: 3, allowGet: true) else { return }
         let key = ctx.args[1]
+        if options.condition == .none && !options.get {
+            // Plain SET: no need to look at the old value first.
+            ctx.set(key, .string(ctx.args[2].owned()), expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+            return ctx.out.ok()
+        }
         let old = ctx.entry(key)
         var oldValue: ByteBuffer? = nil
         if options.get, let old {

@@ -1,6 +1,35 @@
 import Atomics
 import NIOConcurrencyHelpers
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A shard's mutex: a plain pthread mutex at a fixed address, owned by the `Keyspace`.
+/// Locking is on every command's path; reaching the mutex through a pointer instead of a class
+/// reference means no reference counting there.
+public struct ShardMutex: @unchecked Sendable {
+    // SAFETY: the pointee is initialised by `Keyspace.init` and destroyed by its deinit, which
+    // runs only when no command can hold a reference to the keyspace any more.
+    @usableFromInline let pointer: UnsafeMutablePointer<pthread_mutex_t>
+
+    @inlinable public func lock() { pthread_mutex_lock(pointer) }
+    @inlinable public func unlock() { pthread_mutex_unlock(pointer) }
+
+    @inlinable
+    public func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+
+    @inlinable
+    public func withLockVoid(_ body: () throws -> Void) rethrows {
+        try withLock(body)
+    }
+}
 
 /// A key watched by WATCH: database number plus key.
 public struct WatchedKey: Hashable, Sendable {
@@ -29,14 +58,15 @@ public struct ShardStats: Sendable {
 /// SAFETY: `@unchecked Sendable` because every mutable field is only read or written while
 /// `lock` is held; `Keyspace.withLocks` is the only way command code reaches a shard.
 public final class Shard: @unchecked Sendable {
-    public let lock = NIOLock()
+    public let lock: ShardMutex
     public var dbs: [Database]
     /// WATCHed keys of this shard and the sessions watching them.
     public var watchers: [WatchedKey: [WatchToken]] = [:]
     public var stats = ShardStats()
 
-    init(databases: Int) {
+    init(databases: Int, lock: ShardMutex) {
         dbs = Array(repeating: Database(), count: databases)
+        self.lock = lock
     }
 
     /// Marks every session watching `key` dirty (Redis's `touchWatchedKey`).
@@ -75,15 +105,27 @@ public final class Shard: @unchecked Sendable {
 /// Locking contract: a command locks the shards of all the keys it names, in ascending shard
 /// order (so two commands can never wait on each other in a cycle), runs, and unlocks. Commands
 /// that touch the whole keyspace (KEYS, FLUSHALL, DBSIZE, EXEC of such commands) lock all shards.
-public final class Keyspace: Sendable {
+///
+/// SAFETY: `@unchecked Sendable` because of the raw mutex array, which is written only by init
+/// and deinit.
+public final class Keyspace: @unchecked Sendable {
     public let shards: [Shard]
     public let databaseCount: Int
+    @usableFromInline let mutexes: UnsafeMutablePointer<pthread_mutex_t>
 
     public static let allShardsMask: UInt64 = ~0
 
     public init(databases: Int = 16) {
         databaseCount = databases
-        shards = (0..<KeySlot.shardCount).map { _ in Shard(databases: databases) }
+        let mutexes = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: KeySlot.shardCount)
+        for i in 0..<KeySlot.shardCount { pthread_mutex_init(mutexes + i, nil) }
+        self.mutexes = mutexes
+        shards = (0..<KeySlot.shardCount).map { Shard(databases: databases, lock: ShardMutex(pointer: mutexes + $0)) }
+    }
+
+    deinit {
+        for i in 0..<KeySlot.shardCount { pthread_mutex_destroy(mutexes + i) }
+        mutexes.deallocate()
     }
 
     @inlinable
@@ -101,8 +143,7 @@ public final class Keyspace: Sendable {
     public func lock(_ mask: UInt64) {
         var m = mask
         while m != 0 {
-            let i = m.trailingZeroBitCount
-            shards[i].lock.lock()
+            pthread_mutex_lock(mutexes + m.trailingZeroBitCount)
             m &= m &- 1
         }
     }
@@ -111,8 +152,7 @@ public final class Keyspace: Sendable {
     public func unlock(_ mask: UInt64) {
         var m = mask
         while m != 0 {
-            let i = m.trailingZeroBitCount
-            shards[i].lock.unlock()
+            pthread_mutex_unlock(mutexes + m.trailingZeroBitCount)
             m &= m &- 1
         }
     }

@@ -229,6 +229,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     // MARK: output
 
     private func write(_ context: ChannelHandlerContext, flush: Bool) {
+        runtime.publishDirty(&ctx)
         guard ctx.out.buffer.readableBytes > 0 else {
             if flush { context.flush() }
             return
