@@ -10,9 +10,9 @@ extension ByteBuffer {
     /// keyspace is copied through here first.
     @inlinable
     public func owned() -> ByteBuffer {
-        var copy = ByteBufferAllocator().buffer(capacity: readableBytes)
-        copy.writeImmutableBuffer(self)
-        return copy
+        // One allocation sized to the bytes and one copy (writeImmutableBuffer takes a much
+        // longer generic path: ~600 instructions per stored value in profiles).
+        withUnsafeReadableBytes { ByteBufferAllocator().buffer(bytes: $0) }
     }
 
     /// The readable bytes as a String (lossy for invalid UTF-8); for names and options, not data.
