@@ -1,5 +1,6 @@
 import NIOCore
 import Keyspace
+import RESP
 
 /// Cursor iteration over the elements of one collection (HSCAN, SSCAN, ZSCAN).
 ///
@@ -85,5 +86,32 @@ extension CommandContext {
             return nil
         }
         return c
+    }
+}
+
+extension CommandContext {
+    /// HSCAN/SSCAN/ZSCAN's reply for a missing key: cursor 0, no elements. Redis answers it before
+    /// it looks at the options, so bad options go unnoticed then.
+    public mutating func replyEmptyScan() {
+        out.array(2)
+        out.bulk("0")
+        out.array(0)
+    }
+
+    /// The rest of HSCAN/SSCAN/ZSCAN once the collection is found: parses the options at
+    /// argument 3, takes one page (or everything when `whole`: Redis returns its compact
+    /// encodings in one go, whatever the cursor), filters by MATCH on `name`, and replies
+    /// `[next cursor, items]` with `itemsPerElement` reply items written by `write` per element.
+    public mutating func replyScanPage<C: Collection>(
+        _ elements: C, cursor: UInt64, whole: Bool, itemsPerElement: Int,
+        name: (C.Element) -> ByteBuffer, write: (inout ReplyWriter, C.Element) -> Void
+    ) {
+        guard let options = ScanOptions.parse(&self, from: 3, allowType: false) else { return }
+        let (items, next) = whole ? (Array(elements), 0) : CollectionScan.page(elements, cursor: cursor, count: options.count, hashOf: name)
+        let matching = options.pattern == nil ? items : items.filter { options.matches(name($0)) }
+        out.array(2)
+        out.bulk(integer: Int(next))
+        out.array(matching.count * itemsPerElement)
+        for element in matching { write(&out, element) }
     }
 }

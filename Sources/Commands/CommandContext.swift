@@ -230,6 +230,12 @@ public struct CommandContext {
     public mutating func replyNotInteger() { out.error("ERR value is not an integer or out of range") }
     public mutating func replyNotFloat() { out.error("ERR value is not a valid float") }
 
+    /// A HELP subcommand's reply: one status line per line of text, as Redis sends them.
+    public mutating func replyHelp(_ lines: [String]) {
+        out.array(lines.count)
+        for line in lines { out.simple(line) }
+    }
+
     /// Argument `i` as an integer, or replies the standard error and returns nil.
     public mutating func integerArgument(_ i: Int) -> Int? {
         guard let v = args[i].intValue else { replyNotInteger(); return nil }

@@ -232,8 +232,7 @@ extension CommandTable {
                          "SETINFO <option> <value>", "    Set client meta attr (LIB-NAME, LIB-VER).",
                          "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
                          "HELP", "    Print this help."]
-            ctx.out.array(lines.count)
-            for l in lines { ctx.out.simple(l) }
+            ctx.replyHelp(lines)
         },
     ]
 

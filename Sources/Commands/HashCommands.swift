@@ -319,32 +319,15 @@ extension CommandTable {
     /// HSCAN key cursor [MATCH pattern] [COUNT count]
     static func hscan(_ ctx: inout CommandContext) {
         guard let cursor = ctx.cursorArgument(2) else { return }
-        let hash: HashValue
         switch ctx.read(ctx.args[1], as: .hash) {
-        case .missing:
-            // Redis answers before it looks at the options, so bad options go unnoticed here.
-            ctx.out.array(2)
-            ctx.out.bulk("0")
-            return ctx.out.array(0)
-        case .wrongType: return ctx.replyWrongType()
-        case .found(let h): hash = h
-        }
-        guard let options = ScanOptions.parse(&ctx, from: 3, allowType: false) else { return }
-        let items: [(key: ByteBuffer, value: ByteBuffer)]
-        let next: UInt64
-        if Value.hash(hash).encodingName == "listpack" {
-            // Redis returns a listpack-encoded hash whole, whatever the cursor and COUNT.
-            (items, next) = (Array(hash), 0)
-        } else {
-            (items, next) = CollectionScan.page(hash, cursor: cursor, count: options.count) { $0.key }
-        }
-        let matching = options.pattern == nil ? items : items.filter { options.matches($0.key) }
-        ctx.out.array(2)
-        ctx.out.bulk(integer: Int(next))
-        ctx.out.array(matching.count * 2)
-        for (field, value) in matching {
-            ctx.out.bulk(field)
-            ctx.out.bulk(value)
+        case .missing: ctx.replyEmptyScan()
+        case .wrongType: ctx.replyWrongType()
+        case .found(let hash):
+            ctx.replyScanPage(hash, cursor: cursor, whole: Value.hash(hash).encodingName == "listpack", itemsPerElement: 2,
+                              name: { $0.key }) { out, pair in
+                out.bulk(pair.key)
+                out.bulk(pair.value)
+            }
         }
     }
 }

@@ -283,8 +283,7 @@ extension CommandTable {
                          "REFCOUNT <key>", "    Return the number of references of the value associated with the specified",
                          "    <key>.",
                          "HELP", "    Prints this help."]
-            ctx.out.array(lines.count)
-            for l in lines { ctx.out.simple(l) }
+            ctx.replyHelp(lines)
         },
     ]
 }

@@ -192,8 +192,7 @@ extension CommandTable {
                          "RESETSTAT", "    Reset statistics reported by the INFO command.",
                          "REWRITE", "    Rewrite the configuration file.",
                          "HELP", "    Print this help."]
-            ctx.out.array(lines.count)
-            for l in lines { ctx.out.simple(l) }
+            ctx.replyHelp(lines)
         },
     ]
 
@@ -217,8 +216,7 @@ extension CommandTable {
                          "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
                          "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
                          "HELP", "    Print this help."]
-            ctx.out.array(lines.count)
-            for l in lines { ctx.out.simple(l) }
+            ctx.replyHelp(lines)
         },
     ]
 
@@ -302,8 +300,7 @@ extension CommandTable {
                          "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
                          "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
                          "HELP", "    Print this help."]
-            ctx.out.array(lines.count)
-            for l in lines { ctx.out.simple(l) }
+            ctx.replyHelp(lines)
         },
     ]
 

@@ -346,30 +346,13 @@ extension CommandTable {
     /// SSCAN key cursor [MATCH pattern] [COUNT count]
     static func sscan(_ ctx: inout CommandContext) {
         guard let cursor = ctx.cursorArgument(2) else { return }
-        let set: SetValue
         switch ctx.read(ctx.args[1], as: .set) {
-        case .missing:
-            // Redis answers before it looks at the options, so bad options go unnoticed here.
-            ctx.out.array(2)
-            ctx.out.bulk("0")
-            return ctx.out.array(0)
-        case .wrongType: return ctx.replyWrongType()
-        case .found(let s): set = s
+        case .missing: ctx.replyEmptyScan()
+        case .wrongType: ctx.replyWrongType()
+        case .found(let set):
+            ctx.replyScanPage(set, cursor: cursor, whole: Value.set(set).encodingName == "intset", itemsPerElement: 1,
+                              name: { $0 }) { out, member in out.bulk(member) }
         }
-        guard let options = ScanOptions.parse(&ctx, from: 3, allowType: false) else { return }
-        let items: [ByteBuffer]
-        let next: UInt64
-        if Value.set(set).encodingName == "intset" {
-            // Redis returns an intset-encoded set whole, whatever the cursor and COUNT.
-            (items, next) = (Array(set), 0)
-        } else {
-            (items, next) = CollectionScan.page(set, cursor: cursor, count: options.count) { $0 }
-        }
-        let matching = options.pattern == nil ? items : items.filter { options.matches($0) }
-        ctx.out.array(2)
-        ctx.out.bulk(integer: Int(next))
-        ctx.out.array(matching.count)
-        for member in matching { ctx.out.bulk(member) }
     }
 }
 

@@ -751,24 +751,15 @@ extension CommandTable {
     /// checked when the key exists, as in Redis.
     static func zscan(_ ctx: inout CommandContext) {
         guard let cursor = ctx.cursorArgument(2) else { return }
-        let z: SortedSet
         switch ctx.read(ctx.args[1], as: .zset) {
-        case .wrongType: return ctx.replyWrongType()
-        case .missing:
-            ctx.out.array(2)
-            ctx.out.bulk("0")
-            return ctx.out.array(0)
-        case .found(let found): z = found
-        }
-        guard let options = ScanOptions.parse(&ctx, from: 3, allowType: false) else { return }
-        let page = CollectionScan.page(z.scoresByMember, cursor: cursor, count: options.count) { $0.key }
-        let matching = options.pattern == nil ? page.items : page.items.filter { options.matches($0.key) }
-        ctx.out.array(2)
-        ctx.out.bulk(String(page.next))
-        ctx.out.array(matching.count * 2)
-        for (member, score) in matching {
-            ctx.out.bulk(member)
-            ctx.out.bulk(formatDouble(score))
+        case .missing: ctx.replyEmptyScan()
+        case .wrongType: ctx.replyWrongType()
+        case .found(let z):
+            ctx.replyScanPage(z.scoresByMember, cursor: cursor, whole: false, itemsPerElement: 2,
+                              name: { $0.key }) { out, pair in
+                out.bulk(pair.key)
+                out.bulk(formatDouble(pair.value))
+            }
         }
     }
 }
