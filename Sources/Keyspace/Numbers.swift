@@ -66,7 +66,7 @@ public func formatLongDouble(_ value: LongDouble) -> String {
     #else
     _ = withVaList([value]) { vsnprintf(&out, out.count, "%.17f", $0) }
     #endif
-    var text = String(cString: out)
+    var text = String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     if text.contains(".") {
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }

@@ -69,7 +69,7 @@ public struct ReplyWriter {
     /// A bulk string: header, bytes and trailing CRLF written in one buffer operation.
     @inlinable public mutating func bulk(_ value: ByteBuffer) {
         let n = value.readableBytes
-        value.withUnsafeReadableBytes { source in
+        _ = value.withUnsafeReadableBytes { source in
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n + 26) { out in
                 var p = ReplyWriter.putHeader(UInt8(ascii: "$"), n, into: out)
                 if n > 0 {
@@ -279,5 +279,5 @@ public func formatDouble(_ value: Double) -> String {
 private func cFormat(_ format: String, _ value: Double) -> String {
     var out = [CChar](repeating: 0, count: 64)
     _ = withVaList([value]) { vsnprintf(&out, out.count, format, $0) }
-    return String(cString: out)
+    return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
