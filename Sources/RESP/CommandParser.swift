@@ -139,13 +139,40 @@ public struct CommandParser: Sendable {
         if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
             line.moveWriterIndex(to: line.writerIndex - 1)
         }
+        // Common case (PING, redis-cli-style `GET k`): no quotes, so the arguments are just the
+        // space-separated runs, handed out as slices of the line without copying.
+        let hasQuotes = line.withUnsafeReadableBytes { raw in
+            raw.contains(UInt8(ascii: "\"")) || raw.contains(UInt8(ascii: "'"))
+        }
+        if !hasQuotes {
+            splitUnquoted(line)
+            return true
+        }
         guard let split = splitInlineArguments(line) else {
             throw ProtocolError("unbalanced quotes in request")
         }
         args = split
         return true
     }
+
+    /// Appends the whitespace-separated runs of `line` to `args` as zero-copy slices.
+    private mutating func splitUnquoted(_ line: ByteBuffer) {
+        // ByteBufferView indices are the buffer's own indices, so they serve `getSlice` directly.
+        let view = line.readableBytesView
+        var i = view.startIndex
+        while i < view.endIndex {
+            while i < view.endIndex && isInlineSpace(view[i]) { i += 1 }
+            let begin = i
+            while i < view.endIndex && !isInlineSpace(view[i]) { i += 1 }
+            if i > begin { args.append(line.getSlice(at: begin, length: i - begin)!) }
+        }
+    }
+
 }
+
+/// Whitespace as `sdssplitargs` sees it (isspace in the C locale).
+@inlinable
+func isInlineSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
 
 /// Parses an optionally signed decimal integer that fits in Int; nil for anything else.
 @inlinable

@@ -64,6 +64,10 @@ final class CommandParserTests: XCTestCase {
         XCTAssertEqual(try parseAll([line]), [["SET", "a bA\n", "it's"]])
     }
 
+    func testInlineWithoutQuotesSplitsOnAnyWhitespace() throws {
+        XCTAssertEqual(try parseAll([Array("  SET\tkey   value \r\nPING\n".utf8)]), [["SET", "key", "value"], ["PING"]])
+    }
+
     func testEmptyRequestsAreSkippedNotErrors() throws {
         var parser = CommandParser()
         var buffer = ByteBuffer(string: "*0\r\n\r\n")
