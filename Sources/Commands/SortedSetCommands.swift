@@ -144,7 +144,7 @@ extension CommandTable {
         // it stores.
         withUnsafeTemporaryAllocation(of: Double.self, capacity: remaining / 2) { scores in
             for j in 0..<scores.count {
-                guard let score = floatArgument(ctx.args[first + 2 * j]) else { return ctx.replyNotFloat() }
+                guard let score = parseDouble(ctx.args[first + 2 * j]) else { return ctx.replyNotFloat() }
                 scores[j] = score
             }
             let flags = AddFlags(nx: nx, xx: xx, gt: gt, lt: lt, incr: incr)
@@ -654,7 +654,7 @@ extension CommandTable {
             let weighted = operation != .diff && !cardinalityOnly
             if weighted && remaining >= numkeys + 1 && option.equalsIgnoringCase("WEIGHTS") {
                 for k in 0..<numkeys {
-                    guard let w = floatArgument(ctx.args[j + 1 + k]) else {
+                    guard let w = parseDouble(ctx.args[j + 1 + k]) else {
                         return ctx.out.error("ERR weight value is not a float")
                     }
                     weights[k] = w
@@ -844,17 +844,6 @@ private struct RangeBounds {
     }
 }
 
-/// A float argument as Redis's `string2d` reads it (scores, weights): the whole text must be a
-/// number, without leading space; inf is accepted, NaN and overflow are not (underflow to a
-/// denormal is).
-private func floatArgument(_ text: ByteBuffer) -> Double? {
-    guard let first = text.readableBytesView.first, !isSpace(first),
-          let (value, rangeError) = strtodWhole(text) else { return nil }
-    if value.isNaN { return nil }
-    if rangeError && (value.isInfinite || value == 0) { return nil }
-    return value
-}
-
 /// One end of a score range as Redis's `zslParseRange` reads it: an optional `(` for an open
 /// bound, then anything C's strtod takes whole. That is looser than a score: leading spaces are
 /// fine, an empty text is 0, and overflow gives an infinite bound.
@@ -877,29 +866,6 @@ private func lexBound(_ text: ByteBuffer) -> LexBound? {
     default: return nil
     }
 }
-
-/// C's strtod over exactly `text` (NUL-terminated on the stack, no String): nil unless every
-/// byte was consumed; `rangeError` reports ERANGE.
-private func strtodWhole(_ text: ByteBuffer) -> (value: Double, rangeError: Bool)? {
-    let n = text.readableBytes
-    guard n < 4096 else { return nil }   // longer than any number strtod could use whole
-    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buffer in
-        text.withUnsafeReadableBytes { raw in
-            for i in 0..<n { buffer[i] = CChar(bitPattern: raw[i]) }
-        }
-        buffer[n] = 0
-        let start = buffer.baseAddress!
-        var end: UnsafeMutablePointer<CChar>? = nil
-        errno = 0
-        let value = strtod(start, &end)
-        let rangeError = errno == ERANGE
-        guard let end, end == start + n else { return nil }
-        return (value, rangeError)
-    }
-}
-
-@inline(__always)
-private func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
 
 /// splitmix64 seeded once per command from the system generator, so that ZRANDMEMBER with a
 /// large count makes one system call, not one per pick.

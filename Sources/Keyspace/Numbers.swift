@@ -13,26 +13,35 @@ public typealias LongDouble = Float80
 public typealias LongDouble = Double
 #endif
 
-/// Parses a float argument like Redis's `string2ld`/`string2d`: the whole text must be a number,
-/// no leading space, `inf`/`-inf` accepted, NaN rejected.
-public func parseDouble(_ buffer: ByteBuffer) -> Double? {
-    let text = buffer.string
-    guard !text.isEmpty, text.utf8.count <= 5000, let first = text.utf8.first, !isSpaceByte(first) else { return nil }
-    let lower = text.lowercased()
-    switch lower {
-    case "inf", "+inf", "infinity", "+infinity": return .infinity
-    case "-inf", "-infinity": return -.infinity
-    default: break
-    }
-    var end: UnsafeMutablePointer<CChar>? = nil
-    let value: Double = text.withCString { p in
-        errno = 0
-        let v = strtod(p, &end)
-        if end == nil || end!.pointee != 0 || errno == ERANGE { end = nil }
-        return v
-    }
-    guard end != nil, !value.isNaN else { return nil }
+/// A float argument as Redis's `getDoubleFromObject` reads it (scores, weights, SORT values,
+/// timeouts): the whole text must be a number, without leading space; `inf` is accepted, NaN and
+/// overflow are not (underflow to a denormal is).
+public func parseDouble(_ text: ByteBuffer) -> Double? {
+    guard let first = text.readableBytesView.first, !isSpaceByte(first),
+          let (value, rangeError) = strtodWhole(text) else { return nil }
+    if value.isNaN { return nil }
+    if rangeError && (value.isInfinite || value == 0) { return nil }
     return value
+}
+
+/// C's strtod over exactly `text` (NUL-terminated in a stack buffer, no String): nil unless every
+/// byte was consumed; `rangeError` reports ERANGE.
+public func strtodWhole(_ text: ByteBuffer) -> (value: Double, rangeError: Bool)? {
+    let n = text.readableBytes
+    guard n < 4096 else { return nil }   // longer than any number strtod could use whole
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buffer in
+        text.withUnsafeReadableBytes { raw in
+            for i in 0..<n { buffer[i] = CChar(bitPattern: raw[i]) }
+        }
+        buffer[n] = 0
+        let start = buffer.baseAddress!
+        var end: UnsafeMutablePointer<CChar>? = nil
+        errno = 0
+        let value = strtod(start, &end)
+        let rangeError = errno == ERANGE
+        guard let end, end == start + n else { return nil }
+        return (value, rangeError)
+    }
 }
 
 /// Parses a long double (INCRBYFLOAT operand / stored value) like `string2ld`.
@@ -75,8 +84,9 @@ public func formatLongDouble(_ value: LongDouble) -> String {
     return text
 }
 
+/// C's `isspace` in the C locale.
 @inlinable
-func isSpaceByte(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
+public func isSpaceByte(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
 
 /// Milliseconds since the Unix epoch (wall clock, as Redis's `mstime()`).
 public func currentTimeMillis() -> Int64 {

@@ -206,7 +206,7 @@ public func splitInlineArguments(_ line: ByteBuffer) -> [ByteBuffer]? {
     let bytes = Array(line.readableBytesView)
     var result: [ByteBuffer] = []
     var i = 0
-    func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c }
+    let isSpace = isInlineSpace
     func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - 48
