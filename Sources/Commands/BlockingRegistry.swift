@@ -109,7 +109,9 @@ public final class BlockingRegistry: Sendable {
                 ctx.lockedMask = mask
                 // Claimed under the locks, before the handler takes data: a waiter whose timeout
                 // claims it first is simply dropped, and a timeout that loses the race retries.
-                guard waiter.claim() else {
+                // A client that disconnected meanwhile is dropped rather than served, so the
+                // element it would have taken stays in the list for the next waiter.
+                guard waiter.claim(), !waiter.client.closed.load(ordering: .acquiring) else {
                     runtime.keyspace.unlock(mask)
                     remove(waiter)
                     continue

@@ -1,3 +1,4 @@
+import Atomics
 import NIOConcurrencyHelpers
 import NIOCore
 import Keyspace
@@ -41,6 +42,9 @@ public enum ReplyMode: Sendable { case on, off, skip }
 public final class ClientState: @unchecked Sendable {
     public let id: Int
     public let createdAt: Int64   // Unix ms
+    /// Set when the connection goes away, before its blocked wait (if any) is cancelled: a
+    /// server about to serve that wait sees it and leaves the data where it is.
+    public let closed = ManagedAtomic<Bool>(false)
     public weak var connection: (any ClientConnection)?
 
     public var db = 0

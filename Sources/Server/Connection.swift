@@ -98,6 +98,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
+        state.closed.store(true, ordering: .releasing)
         if let waiter = blockedOn { _ = runtime.blocking.cancel(waiter) }
         blockTimer?.cancel()
         idleTimer?.cancel()

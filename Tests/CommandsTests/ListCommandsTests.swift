@@ -527,4 +527,17 @@ final class ListCommandsTests: XCTestCase {
         XCTAssertEqual(waiter.pushed, [])
         XCTAssertEqual(other.call("LRANGE", "elsewhere", "0", "-1"), bulks("a"))
     }
+
+    /// A blocked client that disconnected is skipped: the element goes to the next waiter.
+    func testDisconnectedWaiterIsSkipped() {
+        let s = TestServer()
+        let gone = s.client(), waiting = s.client(), pusher = s.client()
+        XCTAssertNil(gone.call("BLPOP", "q", "0"))
+        XCTAssertNil(waiting.call("BLPOP", "q", "0"))
+        gone.state.closed.store(true, ordering: .relaxed)
+        XCTAssertEqual(pusher.call("LPUSH", "q", "a"), .integer(1))
+        XCTAssertEqual(gone.pushed, [])
+        XCTAssertEqual(waiting.pushed, [bulks("q", "a")])
+        XCTAssertEqual(pusher.call("LLEN", "q"), .integer(0))
+    }
 }
