@@ -136,9 +136,31 @@ public struct CommandContext {
 
     private mutating func expire(_ key: ByteBuffer, in shard: Shard) {
         shard.dbs[db].remove(key, table: place(key).table)
+        recordExpiry(key, in: shard)
+    }
+
+    /// The side effects of deleting an expired key (the deletion itself already happened).
+    private func recordExpiry(_ key: ByteBuffer, in shard: Shard) {
         shard.stats.expiredKeys += 1
         shard.touchWatched(db: db, key: key)
         server.propagateExpired(db: db, key: key)
+    }
+
+    /// Database.modify with lazy expiry folded into the same lookup: an expired entry is handed
+    /// to `body` as missing (and counted as expired), so a write costs one hash lookup, not two.
+    private mutating func modifyLive<R>(_ key: ByteBuffer, _ body: (inout Entry?) -> R) -> R {
+        let (shard, table) = place(key)
+        let now = self.now
+        var expired = false
+        let result = shard.dbs[db].modify(key, table: table) { slot -> R in
+            if let current = slot, Database.isExpired(current, now: now) {
+                slot = nil
+                expired = true
+            }
+            return body(&slot)
+        }
+        if expired { recordExpiry(key, in: shard) }
+        return result
     }
 
     /// Typed read: `.missing`, `.wrongType` (nothing replied yet) or the value.
@@ -175,10 +197,8 @@ public struct CommandContext {
     /// Does not call `changed`: the handler knows whether anything changed.
     public mutating func modify<T, R>(_ key: ByteBuffer, as kind: ValueKind<T>, create: Bool,
                                       _ body: (inout T) -> R) -> Access<R> {
-        _ = entry(key)   // lazy expiry first
         let clock = self.clock
-        let (shard, table) = place(key)
-        return shard.dbs[db].modify(key, table: table) { slot -> Access<R> in
+        return modifyLive(key) { slot -> Access<R> in
             guard var current = slot else {
                 guard create else { return .missing }
                 var fresh = kind.empty
@@ -201,6 +221,13 @@ public struct CommandContext {
             }
             return .found(result)
         }
+    }
+
+    /// Mutates the key's entry in place with one lookup (after lazy expiry): nil for a missing key;
+    /// leaving nil deletes it. For commands that need the entry itself (its expiry, or to tell a
+    /// missing key from an empty value). Does not call `changed`.
+    public mutating func modifyEntry<R>(_ key: ByteBuffer, _ body: (inout Entry?) -> R) -> R {
+        modifyLive(key, body)
     }
 
     /// Sets the expiry of an existing key (0 clears it) and records the change.

@@ -262,20 +262,38 @@ extension CommandTable {
         incrementBy(&ctx, -by)
     }
 
+    /// INCR/DECR/INCRBY/DECRBY: one lookup, and the counter's digits are rewritten in place in
+    /// its own buffer (no new allocation while the number of digits fits its capacity).
     private static func incrementBy(_ ctx: inout CommandContext, _ by: Int64) {
-        let key = ctx.args[1]
-        var current: Int64 = 0
-        var expireAt: Int64 = 0
-        if let entry = ctx.entry(key) {
-            guard case .string(let s) = entry.value else { return ctx.replyWrongType() }
-            guard let v = s.int64Value else { return ctx.replyNotInteger() }
-            current = v
-            expireAt = entry.expireAt
+        enum Outcome { case value(Int64), wrongType, notInteger, overflow }
+        let clock = ctx.clock
+        let outcome = ctx.modifyEntry(ctx.args[1]) { slot -> Outcome in
+            guard var entry = slot else {
+                slot = Entry(value: .string(ByteBuffer(string: String(by))), lastAccess: clock)
+                return .value(by)
+            }
+            guard case .string(var text) = entry.value else { return .wrongType }
+            guard let current = text.int64Value else { return .notInteger }
+            let (result, overflow) = current.addingReportingOverflow(by)
+            guard !overflow else { return .overflow }
+            // Drop the other references so the buffer is uniquely held and reused.
+            slot = nil
+            entry.value = .string(ByteBuffer())
+            text.clear()
+            text.writeDecimal(Int(result))
+            entry.value = .string(text)
+            entry.lastAccess = clock
+            slot = entry
+            return .value(result)
         }
-        let (result, overflow) = current.addingReportingOverflow(by)
-        guard !overflow else { return ctx.out.error("ERR increment or decrement would overflow") }
-        ctx.set(key, .string(result.asBytes), expireAt: expireAt)
-        ctx.out.integer(Int(result))
+        switch outcome {
+        case .value(let v):
+            ctx.changed(ctx.args[1])
+            ctx.out.integer(Int(v))
+        case .wrongType: ctx.replyWrongType()
+        case .notInteger: ctx.replyNotInteger()
+        case .overflow: ctx.out.error("ERR increment or decrement would overflow")
+        }
     }
 
     static func incrbyfloat(_ ctx: inout CommandContext) {

@@ -281,3 +281,14 @@ private func cFormat(_ format: String, _ value: Double) -> String {
     _ = withVaList([value]) { vsnprintf(&out, out.count, format, $0) }
     return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+extension ByteBuffer {
+    /// Appends an integer's decimal digits (how counters are stored), without going through String.
+    @inlinable
+    public mutating func writeDecimal(_ value: Int) {
+        var digits = DecimalDigits(value)
+        withUnsafeBytes(of: &digits.storage) { raw in
+            _ = writeBytes(UnsafeRawBufferPointer(rebasing: raw[digits.start..<DecimalDigits.capacity]))
+        }
+    }
+}
