@@ -149,19 +149,8 @@ public struct Database: Sendable {
         return tables[t].values[index]
     }
 
-    public mutating func touch(_ key: ByteBuffer, clock: UInt32) {
-        let t = Database.table(key)
-        guard let index = tables[t].index(forKey: key) else { return }
-        tables[t].values[index].lastAccess = clock
-    }
-
     public mutating func removeAll() {
         self = Database()
-    }
-
-    /// Keys of one slot (by its index inside the shard), for SCAN.
-    public func keys(inLocalTable index: Int) -> Dictionary<ByteBuffer, Entry>.Keys {
-        tables[index].keys
     }
 
     public func randomVolatileKey<G: RandomNumberGenerator>(using generator: inout G) -> ByteBuffer? {

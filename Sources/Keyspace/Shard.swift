@@ -56,7 +56,8 @@ public struct ShardStats: Sendable {
 /// A 1/64th of the keyspace, across every numbered database, behind one lock.
 ///
 /// SAFETY: `@unchecked Sendable` because every mutable field is only read or written while
-/// `lock` is held; `Keyspace.withLocks` is the only way command code reaches a shard.
+/// `lock` is held: commands reach shards only under the locks the dispatcher takes for them
+/// (`Keyspace.lock(_:)`), other code through `lock.withLock`.
 public final class Shard: @unchecked Sendable {
     public let lock: ShardMutex
     public var dbs: [Database]
@@ -131,14 +132,8 @@ public final class Keyspace: @unchecked Sendable {
     @inlinable
     public func shard(for key: ByteBuffer) -> Shard { shards[KeySlot.shard(key)] }
 
-    /// Locks the shards whose bits are set in `mask` in ascending order, runs `body`, unlocks.
-    @inlinable
-    public func withLocks<R>(_ mask: UInt64, _ body: () throws -> R) rethrows -> R {
-        lock(mask)
-        defer { unlock(mask) }
-        return try body()
-    }
-
+    /// Locks the shards whose bits are set in `mask`, in ascending order (never in any other
+    /// order, so two commands can never wait on each other in a cycle).
     @inlinable
     public func lock(_ mask: UInt64) {
         var m = mask
