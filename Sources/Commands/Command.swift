@@ -156,8 +156,8 @@ public final class Command: @unchecked Sendable {
     public func lockMask(_ args: [ByteBuffer]) -> UInt64 {
         if flags.contains(.noKeyspace) { return 0 }
         if flags.contains(.wholeKeyspace) { return Keyspace.allShardsMask }
-        if case let .range(first, last, _) = keys, first == last, first < args.count {
-            return Keyspace.mask(for: args[first])   // the common single-key case, no array
+        if let index = singleKeyIndex, index < args.count {
+            return Keyspace.mask(for: args[index])   // the common single-key case, no array
         }
         var mask: UInt64 = 0
         for p in keys.positions(in: args) where p < args.count {

@@ -231,14 +231,7 @@ public struct ReplyWriter {
     }
 
     @inlinable public mutating func writeDecimal(_ value: Int) {
-        if value >= 0 && value < 10 {
-            buffer.writeInteger(UInt8(truncatingIfNeeded: value) &+ 48)
-            return
-        }
-        var digits = DecimalDigits(value)
-        withUnsafeBytes(of: &digits.storage) { raw in
-            _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[digits.start..<DecimalDigits.capacity]))
-        }
+        buffer.writeDecimal(value)
     }
 }
 
