@@ -5,6 +5,7 @@
 //   RESP      wire protocol: incremental parser and reply writer (NIOCore only)
 //   Keyspace  stored values, databases, expiry, shards and their locks
 //   Commands  the command table (data) and one file of handlers per data type
+//   Persistence  RDB snapshots: the file format (writer, reader, CRC-64, LZF) and crash-safe files
 //   Server    SwiftNIO networking, config, connections, pub/sub, blocking, INFO
 //   swiftlet-server  thin executable
 import PackageDescription
@@ -55,12 +56,21 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        .target(
+            name: "Persistence",
+            dependencies: [
+                "Keyspace",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: hotPathSettings
+        ),
         // Tiny C shims, prefixed `swiftlet_`: what Swift's Glibc module does not export.
         .target(name: "CSwiftletSupport"),
         .target(
             name: "Server",
             dependencies: [
-                "RESP", "Keyspace", "Commands", "CSwiftletSupport",
+                "RESP", "Keyspace", "Commands", "Persistence", "CSwiftletSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -75,6 +85,7 @@ let package = Package(
         ),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Server"]),
     ]
 )

@@ -204,7 +204,7 @@ public struct CommandTable: Sendable {
     /// Every command Swiftlet serves, one array per file.
     public static let allCommands: [Command] =
         keyCommands + sortCommands + stringCommands + bitmapCommands + listCommands + hashCommands + setCommands + sortedSetCommands
-        + connectionCommands + serverCommands + transactionCommands + pubsubCommands
+        + connectionCommands + serverCommands + persistenceCommands + transactionCommands + pubsubCommands
 
     public static let standard = CommandTable(allCommands)
 }

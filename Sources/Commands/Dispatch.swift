@@ -48,6 +48,12 @@ extension ServerRuntime {
             ctx.out.error("ERR Can't execute '\(command.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
             return .done
         }
+        if diskErrorRefusesWrites.load(ordering: .relaxed), command.flags.contains(.write) || command.name == "ping" {
+            // Redis refuses PING too, so that health checks notice the broken persistence.
+            ctx.out.error(Self.misconfError)
+            if client.inMulti { client.multiFailed = true }
+            return .done
+        }
         if client.inMulti && !command.flags.contains(.noMulti) {
             client.multiQueue!.append(ctx.args.map { $0.owned() })
             ctx.out.simple("QUEUED")
@@ -55,6 +61,8 @@ extension ServerRuntime {
         }
         return run(command, &ctx)
     }
+
+    static let misconfError = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
 
     /// Looks up the command (and subcommand) and checks arity; replies the error and returns nil
     /// when the invocation is not valid.

@@ -21,10 +21,6 @@ extension CommandTable {
                 summary: "Returns information and statistics about the server.", handler: info),
         Command("time", arity: 1, flags: [.noKeyspace, .fast, .loading, .stale], group: "server",
                 summary: "Returns the server time.", handler: time),
-        Command("lastsave", arity: 1, flags: [.noKeyspace, .fast, .loading, .stale], group: "server",
-                summary: "Returns the Unix timestamp of the last successful save to disk.") { ctx in
-            ctx.out.integer(ctx.server.hooks.lastSave)
-        },
         Command("shutdown", arity: -1, flags: [.noKeyspace, .admin, .noscript, .loading, .stale, .noMulti], group: "server",
                 summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", handler: shutdown),
         Command("config", arity: -2, flags: [.noKeyspace], group: "server", summary: "A container for server configuration commands.",
@@ -37,7 +33,7 @@ extension CommandTable {
             for c in all { writeInfo(c, &ctx) }
         },
         Command("debug", arity: -2, flags: [.noKeyspace, .admin, .noscript, .loading, .stale], group: "server",
-                summary: "A container for debugging commands.", subcommands: debugSubcommands),
+                summary: "A container for debugging commands.", subcommands: debugSubcommands + persistenceDebugSubcommands),
         Command("function", arity: -2, flags: [.noKeyspace], group: "scripting", summary: "A container for function commands.",
                 subcommands: [
                     // Functions arrive with scripting in a later release; until then the library list is empty.
@@ -93,6 +89,7 @@ extension CommandTable {
             }
         }
         ctx.dirty += max(removed, 1)
+        ctx.server.hooks.flushedAll(ctx.keyspace.snapshotHoldingLocks(now: ctx.now))
         ctx.out.ok()
     }
 
@@ -215,6 +212,7 @@ extension CommandTable {
             let lines = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                          "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
                          "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
+                         "RELOAD [option ...]", "    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
                          "HELP", "    Print this help."]
             ctx.replyHelp(lines)
         },

@@ -21,6 +21,19 @@ public protocol ServerHooks: AnyObject, Sendable {
     var requiresAuth: Bool { get }
     /// Unix seconds of the last successful save (LASTSAVE).
     var lastSave: Int { get }
+
+    // Snapshots. Handlers take the snapshot themselves, while they hold every shard lock, so it
+    // is exactly the state between two commands; `changes` is the change counter at that moment.
+
+    /// SAVE: writes the snapshot before returning; nil on success, else the error reply.
+    func save(_ snapshot: KeyspaceSnapshot, changes: Int) -> String?
+    /// BGSAVE: starts writing the snapshot in the background; nil once started, else the error reply.
+    func backgroundSave(_ snapshot: KeyspaceSnapshot, changes: Int) -> String?
+    /// After FLUSHALL emptied the keyspace (locks still held): stops a running background save
+    /// and, when save rules are configured, saves the empty dataset, as Redis does.
+    func flushedAll(_ empty: KeyspaceSnapshot)
+    /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE], with every shard lock held.
+    func reload(save: Bool, flush: Bool, merge: Bool, changes: Int) -> String?
 }
 
 /// Process-wide counters (INFO stats).
@@ -59,6 +72,9 @@ public final class ServerRuntime: @unchecked Sendable {
     public let startTime = currentTimeMillis()
     public internal(set) var table: CommandTable
     public var hooks: (any ServerHooks)!
+    /// `stop-writes-on-bgsave-error`: set while a failed background save makes the server refuse
+    /// writes (MISCONF); read by every write, maintained by the server's snapshot policy.
+    public let diskErrorRefusesWrites = ManagedAtomic<Bool>(false)
     /// Active expiry may be switched off by DEBUG SET-ACTIVE-EXPIRE 0.
     public let activeExpireEnabled = ManagedAtomic<Bool>(true)
 

@@ -116,6 +116,16 @@ public struct Database: Sendable {
         return result
     }
 
+    /// Adds a key that must not exist yet, storing `key` itself (the RDB loader hands over
+    /// buffers it allocated for exactly this key). Returns false, changing nothing, on a duplicate.
+    public mutating func insertNew(_ key: ByteBuffer, _ entry: Entry) -> Bool {
+        let t = Database.table(key)
+        guard tables[t].updateValue(entry, forKey: key) == nil else { return false }
+        count += 1
+        if entry.expireAt != 0 { volatile.insert(key) }
+        return true
+    }
+
     @discardableResult
     public mutating func remove(_ key: ByteBuffer, table: Int? = nil) -> Entry? {
         let t = table ?? Database.table(key)

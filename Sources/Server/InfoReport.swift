@@ -92,16 +92,7 @@ struct InfoReport {
                 ("lazyfree_pending_objects", "0"),
             ]
         case "persistence":
-            return [
-                ("loading", "0"),
-                ("async_loading", "0"),
-                ("rdb_changes_since_last_save", String(runtime.stats.changesSinceSave.load(ordering: .relaxed))),
-                ("rdb_bgsave_in_progress", "0"),
-                ("rdb_last_save_time", String(server.lastSave)),
-                ("rdb_last_bgsave_status", "ok"),
-                ("rdb_last_bgsave_time_sec", "-1"),
-                ("rdb_current_bgsave_time_sec", "-1"),
-                ("rdb_last_cow_size", "0"),
+            return server.snapshots.infoFields() + [
                 ("aof_enabled", "0"),
                 ("aof_rewrite_in_progress", "0"),
                 ("aof_rewrite_scheduled", "0"),

@@ -3,7 +3,8 @@ import Dispatch
 import Glibc
 #endif
 
-/// SIGTERM and SIGINT shut the server down the way SHUTDOWN does.
+/// SIGTERM and SIGINT shut the server down the way SHUTDOWN does (saving first when save rules
+/// are configured).
 public enum SignalHandling {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
@@ -12,7 +13,11 @@ public enum SignalHandling {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
-                server.requestShutdown(reason: sig == SIGTERM ? "Received SIGTERM scheduling shutdown..." : "Received SIGINT scheduling shutdown...")
+                server.log.warning(sig == SIGTERM ? "Received SIGTERM scheduling shutdown..." : "Received SIGINT scheduling shutdown...")
+                // As in Redis: save first when save rules are configured; a failed save keeps
+                // the server running rather than losing the data.
+                guard server.saveBeforeExit(save: nil) == nil else { return }
+                server.requestShutdown(reason: "User requested shutdown...")
             }
             source.resume()
             sources.append(source)

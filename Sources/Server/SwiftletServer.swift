@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Commands
 import Keyspace
+import Persistence
 import RESP
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     private let connectedClients = ManagedAtomic<Int>(0)
     private let expiry: ActiveExpiry
     private let shutdownPromise: EventLoopPromise<Void>
-    let lastSaveTime = ManagedAtomic<Int>(Int(currentTimeMillis() / 1000))
+    let snapshots: Snapshots
     /// Random 40-hex-digit identity of this run (INFO run_id, replication id).
     let runID: String = (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
 
@@ -36,6 +37,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: config.int("io-threads"))
         expiry = ActiveExpiry(runtime: runtime)
         shutdownPromise = group.next().makePromise()
+        snapshots = Snapshots(config: config, runtime: runtime, log: log)
         runtime.hooks = self
     }
 
@@ -47,6 +49,9 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 throw ServerError("Can't chdir to '\(config["dir"])': \(String(cString: strerror(errno)))")
             }
         }
+        // Like Redis: the dataset is loaded before the first client can connect, and a damaged
+        // file stops the start (naming the file and offset) rather than starting empty.
+        try snapshots.loadAtStartup()
         let acceptOrder = AcceptOrder(clients: runtime.clients)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
@@ -93,6 +98,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         }
         guard !channels.isEmpty else { throw ServerError("No address could be bound (bind \(config["bind"]))") }
         expiry.start(on: group.next(), hz: config.int("hz"), enabled: runtime.activeExpireEnabled)
+        snapshots.startSaveRules(on: group.next())
     }
 
     /// The port actually bound (useful with `port 0`).
@@ -143,8 +149,42 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     }
 
     public func shutdown(save: Bool?) -> String? {
+        if let error = saveBeforeExit(save: save) { return error }
         requestShutdown(reason: "User requested shutdown...")
         return nil
+    }
+
+    /// What SHUTDOWN and SIGTERM do first: stop a background save, then save when asked to, or,
+    /// unless NOSAVE, when save rules are configured. A failed save cancels the shutdown.
+    public func saveBeforeExit(save: Bool?) -> String? {
+        snapshots.cancelBackground()
+        guard save ?? snapshots.hasSaveRules else { return nil }
+        log.notice("Saving the final RDB snapshot before exiting.")
+        let changes = runtime.stats.changesSinceSave.load(ordering: .relaxed)
+        if snapshots.save(runtime.keyspace.snapshot(now: currentTimeMillis()), changes: changes) != nil {
+            log.warning("Error trying to save the DB, can't exit.")
+            return "ERR Errors trying to SHUTDOWN. Check logs."
+        }
+        return nil
+    }
+
+    public func save(_ snapshot: KeyspaceSnapshot, changes: Int) -> String? {
+        snapshots.save(snapshot, changes: changes)
+    }
+
+    public func backgroundSave(_ snapshot: KeyspaceSnapshot, changes: Int) -> String? {
+        snapshots.startBackground(snapshot, changes: changes)
+    }
+
+    public func flushedAll(_ empty: KeyspaceSnapshot) {
+        snapshots.cancelBackground()
+        if snapshots.hasSaveRules {
+            _ = snapshots.save(empty, changes: runtime.stats.changesSinceSave.load(ordering: .relaxed))
+        }
+    }
+
+    public func reload(save: Bool, flush: Bool, merge: Bool, changes: Int) -> String? {
+        snapshots.reload(save: save, flush: flush, merge: merge, changes: changes)
     }
 
     public func authenticate(user: String?, password: ByteBuffer) -> String? {
@@ -161,7 +201,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     }
 
     public var requiresAuth: Bool { !config["requirepass"].isEmpty }
-    public var lastSave: Int { lastSaveTime.load(ordering: .relaxed) }
+    public var lastSave: Int { snapshots.lastSaveTime.load(ordering: .relaxed) }
     var connectedClientCount: Int { connectedClients.load(ordering: .relaxed) }
 }
 

@@ -111,6 +111,11 @@ final class TestHooks: ServerHooks, @unchecked Sendable {
     func authenticate(user: String?, password: ByteBuffer) -> String? { nil }
     var requiresAuth: Bool { false }
     var lastSave: Int { 0 }
+    // Snapshot commands are tested against the real server (Tests/Integration/test_persistence.py).
+    func save(_ snapshot: KeyspaceSnapshot, changes: Int) -> String? { "ERR no persistence in unit tests" }
+    func backgroundSave(_ snapshot: KeyspaceSnapshot, changes: Int) -> String? { "ERR no persistence in unit tests" }
+    func flushedAll(_ empty: KeyspaceSnapshot) {}
+    func reload(save: Bool, flush: Bool, merge: Bool, changes: Int) -> String? { "ERR no persistence in unit tests" }
 }
 
 /// An in-process server without networking: commands go through the real dispatcher, table,
