@@ -208,15 +208,50 @@ extension CommandTable {
             ctx.server.activeExpireEnabled.store(v == 1, ordering: .relaxed)
             ctx.out.ok()
         },
+        Command("populate", arity: -3, flags: [.admin, .write, .wholeKeyspace], group: "server",
+                summary: "Creates keys prefix:0 .. prefix:count-1 holding value:N, as Redis's test helper does.", handler: debugPopulate),
         Command("help", arity: 2, flags: [.noKeyspace], group: "server", summary: "Returns helpful text.") { ctx in
             let lines = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                          "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
                          "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
+                         "POPULATE <count> [<prefix>] [<size>]", "    Create <count> string keys named key:<num>. If <prefix> is specified then it is used instead of the 'key' prefix. These are not propagated to replicas. Cache master will be reduced or even evicted.",
                          "RELOAD [option ...]", "    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
                          "HELP", "    Print this help."]
             ctx.replyHelp(lines)
         },
     ]
+
+    /// DEBUG POPULATE count [prefix] [size]: `prefix:N` = `value:N`, cut or zero-padded to
+    /// `size` bytes when given; existing keys are left alone (Redis's semantics, used to build
+    /// large datasets quickly for benchmarks and tests).
+    static func debugPopulate(_ ctx: inout CommandContext) {
+        guard ctx.args.count <= 5 else { return ctx.replySyntaxError() }
+        guard let count = ctx.args[2].int64Value, count >= 0 else {
+            return ctx.out.error("ERR value is out of range, must be positive")
+        }
+        let prefix = ctx.args.count > 3 ? ctx.args[3].string : "key"
+        var size = 0
+        if ctx.args.count > 4 {
+            guard let s = ctx.args[4].intValue, s >= 0 else { return ctx.out.error("ERR size is out of range") }
+            size = s
+        }
+        for n in 0..<Int(count) {
+            let key = ByteBuffer(string: "\(prefix):\(n)")
+            let (shard, table) = ctx.place(key)
+            guard shard.dbs[ctx.db].entry(key, table: table) == nil else { continue }
+            var value = ByteBuffer()
+            let text = "value:\(n)"
+            if size == 0 {
+                value.writeString(text)
+            } else {
+                value.writeString(String(text.prefix(size)))
+                value.writeRepeatingByte(0, count: size - value.readableBytes)
+            }
+            shard.dbs[ctx.db].set(key, .string(value), table: table)
+            ctx.changed(key)
+        }
+        ctx.out.ok()
+    }
 
     // MARK: COMMAND
 

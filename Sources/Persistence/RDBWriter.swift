@@ -1,5 +1,8 @@
 import NIOCore
 import Keyspace
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Encodes a snapshot as an RDB version 10 file.
 ///
@@ -11,9 +14,12 @@ public final class RDBWriter {
     public struct Options: Sendable {
         public var compression = true
         public var checksum = true
-        public init(compression: Bool = true, checksum: Bool = true) {
+        /// `rdb-key-save-delay`: a pause after each key, so tests can watch a save in progress.
+        public var keyDelayMicros = 0
+        public init(compression: Bool = true, checksum: Bool = true, keyDelayMicros: Int = 0) {
             self.compression = compression
             self.checksum = checksum
+            self.keyDelayMicros = keyDelayMicros
         }
     }
 
@@ -43,7 +49,7 @@ public final class RDBWriter {
     }
 
     /// The whole file: header, `aux` fields, every database of `snapshot`, EOF and checksum.
-    /// `isCancelled` is polled every 1024 keys.
+    /// `isCancelled` is polled every 1024 keys (every key when a key delay is set).
     public func write(_ snapshot: KeyspaceSnapshot, aux: [(String, String)], isCancelled: () -> Bool = { false }) throws {
         try Array("REDIS00\(RDB.version)".utf8).withUnsafeBytes { try writeRaw($0) }
         for (key, value) in aux {
@@ -59,7 +65,8 @@ public final class RDBWriter {
             try writeLength(UInt64(db.expiresCount))
             try snapshot.forEachEntry(in: db) { key, entry in
                 try writeEntry(key, entry)
-                if keysWritten & 1023 == 0, isCancelled() { throw Cancelled() }
+                if options.keyDelayMicros > 0 { usleep(UInt32(options.keyDelayMicros)) }
+                if keysWritten & 1023 == 0 || options.keyDelayMicros > 0, isCancelled() { throw Cancelled() }
             }
         }
         try writeByte(RDB.Opcode.eof)

@@ -87,6 +87,9 @@ public final class Config: Sendable {
                                                "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"]), "noeviction"),
         Directive("rdbcompression", .bool, "yes"),
         Directive("rdbchecksum", .bool, "yes"),
+        // Test aid from Redis: microseconds to sleep after each key a save writes, so tests can
+        // observe a save in progress.
+        Directive("rdb-key-save-delay", .integer(min: 0, max: 10_000_000), "0"),
         Directive("stop-writes-on-bgsave-error", .bool, "yes"),
         Directive("lazyfree-lazy-user-flush", .bool, "no"),
         Directive("pidfile", .string, "", mutable: false),

@@ -57,7 +57,8 @@ final class Snapshots: @unchecked Sendable {
     var hasSaveRules: Bool { !config.saveRules.isEmpty }
 
     private var options: RDBWriter.Options {
-        RDBWriter.Options(compression: config.bool("rdbcompression"), checksum: config.bool("rdbchecksum"))
+        RDBWriter.Options(compression: config.bool("rdbcompression"), checksum: config.bool("rdbchecksum"),
+                          keyDelayMicros: config.int("rdb-key-save-delay"))
     }
 
     private var aux: [(String, String)] {

@@ -123,8 +123,25 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
 
     // MARK: ServerHooks
 
-    public func configGet(_ patterns: [String]) -> [(String, String)] { config.get(patterns) }
-    public func configSet(_ pairs: [(String, String)]) -> String? { config.set(pairs) }
+    /// As in Redis, `dir` reads back as the absolute working directory.
+    public func configGet(_ patterns: [String]) -> [(String, String)] {
+        config.get(patterns).map { $0.0 == "dir" ? ($0.0, currentDirectory()) : $0 }
+    }
+
+    /// `dir` takes effect by changing the working directory, where snapshots are written; a
+    /// directory that cannot be entered fails the whole CONFIG SET.
+    public func configSet(_ pairs: [(String, String)]) -> String? {
+        if let dir = pairs.first(where: { $0.0 == "dir" })?.1, chdir(dir) != 0 {
+            return "ERR CONFIG SET failed (possibly related to argument 'dir') - \(String(cString: strerror(errno)))"
+        }
+        return config.set(pairs)
+    }
+
+    private func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return config["dir"] }
+        return String(cString: buffer)
+    }
 
     public func configRewrite() -> String? {
         guard let path = config.configFile else { return "ERR The server is running without a config file" }

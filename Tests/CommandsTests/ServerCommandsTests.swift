@@ -31,6 +31,22 @@ final class ServerCommandsTests: XCTestCase {
         XCTAssertEqual(c.call("DBSIZE", "x"), .error("ERR wrong number of arguments for 'dbsize' command"))
     }
 
+    /// Redis's DEBUG POPULATE: prefix:N = value:N, padded with zero bytes or cut to a size,
+    /// existing keys untouched.
+    func testDebugPopulate() {
+        let s = TestServer()
+        let c = s.client()
+        c.call("SET", "key:1", "mine")
+        XCTAssertEqual(c.call("DEBUG", "POPULATE", "3"), .simple("OK"))
+        XCTAssertEqual(c.call("DBSIZE"), .integer(3))
+        XCTAssertEqual(c.call("MGET", "key:0", "key:1", "key:2"), bulks("value:0", "mine", "value:2"))
+        XCTAssertEqual(c.call("DEBUG", "POPULATE", "2", "p", "10"), .simple("OK"))
+        XCTAssertEqual(c.call("GET", "p:1"), .bulk("value:1\0\0\0"))
+        XCTAssertEqual(c.call("DEBUG", "POPULATE", "1", "q", "3"), .simple("OK"))
+        XCTAssertEqual(c.call("GET", "q:0"), .bulk("val"))
+        XCTAssertEqual(c.call("DEBUG", "POPULATE", "-1"), .error("ERR value is out of range, must be positive"))
+    }
+
     func testSwapdb() {
         let s = TestServer()
         let c = s.client()
