@@ -105,14 +105,16 @@ final class Snapshots: @unchecked Sendable {
         cancelRequested.store(false, ordering: .relaxed)
         log.notice("Background saving started (no fork: snapshot of \(snapshot.keyCount) keys)")
         let path = self.path, options = self.options, aux = self.aux
+        // Boxed so the writer can drop the last reference itself and measure what that frees
+        // (a closure's captured value lives as long as the closure).
+        let box = SnapshotBox(snapshot)
         writer.submit { [self] _ in
-            var snapshot: KeyspaceSnapshot? = snapshot
             let outcome = Result {
-                try SnapshotFile.save(snapshot!, to: path, options: options, aux: aux) { self.cancelRequested.load(ordering: .relaxed) }
+                try SnapshotFile.save(box.snapshot!, to: path, options: options, aux: aux) { self.cancelRequested.load(ordering: .relaxed) }
             }
             // What the snapshot alone kept alive: heap before and after letting it go.
             let held = Int(swiftlet_heap_in_use())
-            snapshot = nil
+            box.snapshot = nil
             let snapshotOnly = max(0, held - Int(swiftlet_heap_in_use()))
             finishBackground(outcome, changes: changes, snapshotOnlyBytes: snapshotOnly)
         }
@@ -266,6 +268,12 @@ final class Snapshots: @unchecked Sendable {
             ("rdb_last_load_keys_loaded", String(s.lastLoadLoaded)),
         ]
     }
+}
+
+/// Owns the snapshot a background save is writing; emptied by the writer thread only.
+private final class SnapshotBox: @unchecked Sendable {
+    var snapshot: KeyspaceSnapshot?
+    init(_ snapshot: KeyspaceSnapshot) { self.snapshot = snapshot }
 }
 
 private extension String {
