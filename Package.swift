@@ -85,7 +85,8 @@ let package = Package(
         ),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace"]),
+        // Fixtures are read through #filePath, not bundled as resources.
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace"], exclude: ["Fixtures"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Server"]),
     ]
 )
