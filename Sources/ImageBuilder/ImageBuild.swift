@@ -154,8 +154,8 @@ public struct ImageBuild {
         formatter.timeZone = TimeZone(identifier: "UTC")
         let manifest = Manifest(
             recipe: .init(name: recipe.name, file: options.recipe.lastPathComponent, sha256: SHA256.hex(Array(recipeText.utf8)),
-                          description: recipe.description, vcpus: recipe.vcpus, memoryMiB: recipe.memoryMiB,
-                          volumeSizeMiB: recipe.volumeSizeMiB),
+                          description: recipe.description, vcpus: recipe.vcpus, memoryMib: recipe.memoryMiB,
+                          volumeSizeMib: recipe.volumeSizeMiB),
             serverVersion: serverVersion,
             kernel: kernelInfo,
             kernelCommandLine: recipe.kernelCommandLine,

@@ -16,8 +16,8 @@ public struct Manifest: Codable, Equatable, Sendable {
         public var sha256: String
         public var description: String
         public var vcpus: Int
-        public var memoryMiB: Int
-        public var volumeSizeMiB: Int?
+        public var memoryMib: Int
+        public var volumeSizeMib: Int?
     }
 
     public struct KernelInfo: Codable, Equatable, Sendable {

@@ -47,7 +47,8 @@ extension Swiftlet.Image {
             options.server = server.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL }
             options.embedInitramfs = embedInitramfs
             do {
-                let manifest = try ImageBuild(options: options).run { print($0) }
+                // Unbuffered: progress must show while a step runs for minutes, also when piped to a log.
+                let manifest = try ImageBuild(options: options).run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
                 print("""
                     image: \(outputURL.path) (\(manifest.imageSize) bytes: kernel \(manifest.artifacts["kernel"]?.size ?? 0), \
                     initramfs \(manifest.artifacts["initramfs"]?.size ?? 0)) in \(manifest.buildSeconds) s
