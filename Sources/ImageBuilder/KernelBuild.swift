@@ -80,15 +80,23 @@ public struct KernelBuild {
         defer { try? log.close() }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-kernel-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
+        Interrupts.shared.register(temporary: work.path)
+        defer {
+            try? FileManager.default.removeItem(at: work)
+            Interrupts.shared.unregister(temporary: work.path)
+        }
         let source = work.appendingPathComponent("linux-source-6.1")
         let merged = work.appendingPathComponent("fragment.config")
         try (String(decoding: fragmentBytes, as: UTF8.self) + "\n" + extra).write(to: merged, atomically: true, encoding: .utf8)
 
+        // Fixed build identity, so the same source and fragment give the same bzImage bytes
+        // instead of one stamped with this machine's name and the time of the build.
+        let reproducible = ["KBUILD_BUILD_TIMESTAMP": "1970-01-01 00:00:00 UTC",
+                            "KBUILD_BUILD_USER": "swiftlet", "KBUILD_BUILD_HOST": "appliance"]
         func step(_ what: String, _ arguments: [String], in directory: URL? = source) throws {
             progress("kernel: \(what)")
             do {
-                try Subprocess.run(arguments, in: directory, log: log)
+                try Subprocess.run(arguments, in: directory, log: log, environment: reproducible)
             } catch {
                 throw Failure(description: """
                     kernel build failed at "\(what)": \(error)

@@ -24,7 +24,9 @@ enum Subprocess {
         }
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        Interrupts.shared.register(child: process.processIdentifier)
         process.waitUntilExit()
+        Interrupts.shared.unregister(child: process.processIdentifier)
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
             throw Failure(description: "`\(arguments.joined(separator: " "))` failed (status \(process.terminationStatus))")
         }

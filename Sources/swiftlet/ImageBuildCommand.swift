@@ -33,6 +33,7 @@ extension Swiftlet.Image {
         var packagePath: String?
 
         func run() throws {
+            Interrupts.shared.install()
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
             guard let root = packagePath.map({ URL(fileURLWithPath: $0, relativeTo: cwd) }) ?? Self.findPackageRoot(from: cwd) else {
                 throw ValidationError("not inside the Swiftlet package (no Package.swift above \(cwd.path)); pass --package-path")

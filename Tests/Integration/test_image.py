@@ -126,3 +126,40 @@ def test_boots_serves_and_powers_off(image, memory_mib):
         assert "Kernel panic" not in console, console
     finally:
         vm.stop()
+
+
+def test_persistent_recipe_keeps_data_across_boots(image, tmp_path):
+    """The persistent recipe: data.ext4 is mounted at /data, the server's dir, so a SAVE inside
+    one VM is loaded by the next VM booted from the same volume."""
+    server = os.environ.get("SWIFTLET_STATIC_SERVER") or str(image / "swiftlet-server")
+    out = tmp_path / "persistent"
+    cmd = [tool(), "image", "build", "--recipe", str(REPO_ROOT / "Images" / "persistent.toml"),
+           "--output", str(out), "--package-path", str(REPO_ROOT), "--server", server]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "swiftlet.data=/dev/vda" in manifest["kernel_command_line"]
+    assert (out / "data.ext4").stat().st_size == 256 * 1024 * 1024
+
+    for boot, action in enumerate(("write", "read")):
+        vm = ApplianceVM(out, accel="tcg")
+        try:
+            vm.start()
+            vm.wait_ready(timeout=BOOT_TIMEOUT)
+            r = redis.Redis(host="127.0.0.1", port=vm.port, protocol=2, decode_responses=True, socket_timeout=20)
+            assert r.config_get("dir") == {"dir": "/data"}
+            if action == "write":
+                assert r.set("survives", "the VM") is True
+                assert r.save() is True
+            else:
+                assert r.get("survives") == "the VM", vm.describe()
+            try:
+                r.execute_command("SHUTDOWN", "NOSAVE")
+            except redis.ConnectionError:
+                pass
+            assert vm.wait_exit(timeout=POWER_OFF_TIMEOUT) == 0, vm.describe()
+        finally:
+            vm.stop()
+    # The snapshot is on the host side, in the volume file.
+    listing = subprocess.run(["debugfs", "-R", "ls -l /", str(out / "data.ext4")], capture_output=True, text=True)
+    assert "dump.rdb" in listing.stdout, listing.stdout + listing.stderr
