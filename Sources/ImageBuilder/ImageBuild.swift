@@ -54,6 +54,9 @@ public struct ImageBuild {
     public func run(progress: (String) -> Void) throws -> Manifest {
         let started = Date()
         let fm = FileManager.default
+        if options.kernel != nil && options.embedInitramfs {
+            throw Subprocess.Failure(description: "--embed-initramfs builds the kernel with the initramfs inside; it cannot be combined with --kernel")
+        }
         let recipeText: String
         do {
             recipeText = try String(contentsOf: options.recipe, encoding: .utf8)
@@ -63,9 +66,11 @@ public struct ImageBuild {
         let recipe = try Recipe(parsing: recipeText, file: options.recipe.path)
 
         // Check every host tool this build will need before spending minutes on any of them.
+        let kernelBuild = KernelBuild(fragment: options.packageRoot.appendingPathComponent(Self.kernelFragment),
+                                      cacheRoot: options.cacheRoot)
         var needed: [HostTool] = []
         if options.server == nil { needed += HostTools.server }
-        if options.kernel == nil { needed += HostTools.kernel }
+        if options.kernel == nil && (options.embedInitramfs || !kernelBuild.isCached) { needed += HostTools.kernel }
         if recipe.volumeSizeMiB != nil { needed += HostTools.dataVolume }
         try HostTools.require(needed)
 
@@ -114,9 +119,6 @@ public struct ImageBuild {
         let kernelInfo: Manifest.KernelInfo
         let kernelSource: URL
         if let prebuilt = options.kernel {
-            guard !options.embedInitramfs else {
-                throw Subprocess.Failure(description: "--embed-initramfs builds the kernel with the initramfs inside; it cannot be combined with --kernel")
-            }
             kernelSource = prebuilt
             let bytes = [UInt8](try Data(contentsOf: prebuilt))
             guard let version = BzImage.version(of: bytes) else {
@@ -124,8 +126,7 @@ public struct ImageBuild {
             }
             kernelInfo = .init(origin: "prebuilt", version: version, sourceVersion: nil, cacheKey: nil, initramfsEmbedded: false)
         } else {
-            let build = KernelBuild(fragment: options.packageRoot.appendingPathComponent(Self.kernelFragment), cacheRoot: options.cacheRoot)
-            let result = try build.kernel(embedding: embeddedCpio, progress: progress)
+            let result = try kernelBuild.kernel(embedding: embeddedCpio, progress: progress)
             progress("kernel: \(result.fromCache ? "cached" : "built") \(result.bzImage.path)")
             kernelSource = result.bzImage
             let version = BzImage.version(of: [UInt8](try Data(contentsOf: result.bzImage))) ?? "unknown"

@@ -52,6 +52,14 @@ public struct KernelBuild {
         return required.filter { !set.contains($0) }
     }
 
+    /// True when the plain kernel (no initramfs inside) for the current source and fragment is
+    /// in the cache, i.e. building an image needs none of the kernel build tools.
+    public var isCached: Bool {
+        guard let version = try? Self.sourceVersion(), let bytes = try? Data(contentsOf: fragment) else { return false }
+        let key = "\(version)-\(SHA256.hex(bytes).prefix(16))"
+        return FileManager.default.fileExists(atPath: cacheRoot.appendingPathComponent("kernel/\(key)/bzImage").path)
+    }
+
     /// Returns the cached kernel, building it first if needed. With `embedding`, the given
     /// uncompressed cpio archive is built into the kernel (CONFIG_INITRAMFS_SOURCE).
     public func kernel(embedding initramfs: URL? = nil, progress: (String) -> Void) throws -> Result {

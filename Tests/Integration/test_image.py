@@ -128,6 +128,24 @@ def test_boots_serves_and_powers_off(image, memory_mib):
         vm.stop()
 
 
+def test_fatal_configuration_error_powers_the_vm_off(image):
+    """A bad setting on the kernel command line stops the server at start-up; as init it must
+    power the VM off with the error on the console, not exit and panic the kernel."""
+    vm = ApplianceVM(image, accel="tcg", extra_cmdline="swiftlet.port=not-a-port")
+    try:
+        vm.start()
+        try:
+            status = vm.wait_exit(timeout=BOOT_TIMEOUT)
+        except Exception:
+            pytest.fail(f"the VM kept running after a fatal configuration error:\n{vm.describe()}")
+        console = vm.console()
+        assert status == 0, vm.describe()
+        assert "FATAL CONFIG FILE ERROR" in console and "'port'" in console, console
+        assert "Kernel panic" not in console, console
+    finally:
+        vm.stop()
+
+
 def test_persistent_recipe_keeps_data_across_boots(image, tmp_path):
     """The persistent recipe: data.ext4 is mounted at /data, the server's dir, so a SAVE inside
     one VM is loaded by the next VM booted from the same volume."""
