@@ -57,8 +57,6 @@ public enum HostTools {
     ]
     /// Creating a recipe's ext4 data volume.
     public static let dataVolume: [HostTool] = [.command("mkfs.ext4", package: "e2fsprogs")]
-    /// Booting images (the integration test, and runners).
-    public static let qemu: [HostTool] = [.command("qemu-system-x86_64", package: "qemu-system-x86")]
 
     /// Throws one error naming every missing tool and the packages that provide them.
     public static func require(_ tools: [HostTool]) throws {

@@ -51,10 +51,4 @@ public struct Manifest: Codable, Equatable, Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return Array(try encoder.encode(self)) + [10]
     }
-
-    public static func decode(_ data: Data) throws -> Manifest {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(Manifest.self, from: data)
-    }
 }
