@@ -114,5 +114,8 @@ let package = Package(
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Server"]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"]),
         .testTarget(name: "ApplianceTests", dependencies: ["Server"]),
+        .testTarget(name: "SwiftletCLITests", dependencies: [
+            "swiftlet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ]
 )
