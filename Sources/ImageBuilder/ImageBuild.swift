@@ -7,6 +7,7 @@ import Foundation
 ///   initramfs.cpio.gz   /init = the static server (absent with --embed-initramfs)
 ///   swiftlet-server     the stripped static server, as it is inside the initramfs
 ///   data.ext4           the data volume, for recipes with [volume] (kept across builds)
+///   server-build.log    output of the static server build, when the tool built it
 ///   manifest.json       written last; its presence means the build finished
 public struct ImageBuild {
     public struct Options {
