@@ -65,6 +65,14 @@ public struct ImageBuild {
             throw RecipeError(file: options.recipe.path, line: 0, message: "cannot read the recipe: \(error.localizedDescription)")
         }
         let recipe = try Recipe(parsing: recipeText, file: options.recipe.path)
+        // A prebuilt kernel is checked before minutes go into the server.
+        var prebuiltVersion: String?
+        if let prebuilt = options.kernel {
+            guard let version = BzImage.version(of: [UInt8]((try? Data(contentsOf: prebuilt)) ?? Data())) else {
+                throw Subprocess.Failure(description: "\(prebuilt.path) is not a bzImage (no Linux boot header)")
+            }
+            prebuiltVersion = version
+        }
 
         // Check every host tool this build will need before spending minutes on any of them.
         let kernelBuild = KernelBuild(fragment: options.packageRoot.appendingPathComponent(Self.kernelFragment),
@@ -119,12 +127,8 @@ public struct ImageBuild {
         // 3. The kernel.
         let kernelInfo: Manifest.KernelInfo
         let kernelSource: URL
-        if let prebuilt = options.kernel {
+        if let prebuilt = options.kernel, let version = prebuiltVersion {
             kernelSource = prebuilt
-            let bytes = [UInt8](try Data(contentsOf: prebuilt))
-            guard let version = BzImage.version(of: bytes) else {
-                throw Subprocess.Failure(description: "\(prebuilt.path) is not a bzImage (no Linux boot header)")
-            }
             kernelInfo = .init(origin: "prebuilt", version: version, sourceVersion: nil, cacheKey: nil, initramfsEmbedded: false)
         } else {
             let result = try kernelBuild.kernel(embedding: embeddedCpio, progress: progress)
