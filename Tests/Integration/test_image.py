@@ -100,6 +100,13 @@ def run_clients(vm):
         assert r.rpush("l", *[str(i) for i in range(100)]) == 100
         assert r.lrange("l", 0, 2) == ["0", "1", "2"]
         assert r.config_get("save") == {"save": ""}
+        # Some real data, so the small-memory boot has to keep serving, not just answer PING:
+        # 2,000 keys of 1 KiB.
+        value = "v" * 1024
+        for batch in range(20):
+            assert r.mset({f"key:{batch}:{i}": value for i in range(100)}) is True
+        assert r.dbsize() == 2002
+        assert r.get("key:19:99") == value
         try:
             r.execute_command("SHUTDOWN")
         except redis.ConnectionError:
