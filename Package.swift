@@ -6,8 +6,10 @@
 //   Keyspace  stored values, databases, expiry, shards and their locks
 //   Commands  the command table (data) and one file of handlers per data type
 //   Persistence  RDB snapshots: the file format (writer, reader, CRC-64, LZF) and crash-safe files
-//   Server    SwiftNIO networking, config, connections, pub/sub, blocking, INFO
-//   swiftlet-server  thin executable
+//   Server    SwiftNIO networking, config, connections, pub/sub, blocking, INFO, appliance mode
+//   swiftlet-server  thin executable (with CSwiftletInit, the PID-1 boot shim, linked in)
+//   ImageBuilder     host side: recipes, newc cpio, kernel build and cache, manifest
+//   swiftlet         host CLI, one file per subcommand (`swiftlet image build`, ...)
 import PackageDescription
 
 /// Release builds drop Swift's dynamic exclusivity checks in the modules on the command path:
@@ -22,12 +24,16 @@ let package = Package(
     name: "swiftlet",
     products: [
         .executable(name: "swiftlet-server", targets: ["swiftlet-server"]),
+        .executable(name: "swiftlet", targets: ["swiftlet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // gzip for the initramfs (system zlib underneath); host tool only, never in the server.
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -79,14 +85,38 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        // The appliance's boot shim, prefixed `swiftlet_`: a constructor that mounts /proc, /sys,
+        // /dev (and the data volume) before the Swift runtime starts when the server is PID 1,
+        // and the power-off call. Linked into the server only.
+        .target(name: "CSwiftletInit"),
         .executableTarget(
             name: "swiftlet-server",
-            dependencies: ["Server"]
+            dependencies: ["Server", "CSwiftletInit"]
+        ),
+        .target(
+            name: "ImageBuilder",
+            dependencies: [
+                "Server",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "swiftlet",
+            dependencies: [
+                "ImageBuilder",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
         // Fixtures are read through #filePath, not bundled as resources.
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace"], exclude: ["Fixtures"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Server"]),
+        .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Server"]),
+        .testTarget(name: "SwiftletCLITests", dependencies: [
+            "swiftlet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ]
 )

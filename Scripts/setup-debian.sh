@@ -14,6 +14,12 @@ need_swift
 # Debian packages: real Redis (reference server, redis-cli, redis-benchmark, redis-check-rdb),
 # taskset for CPU pinning, python3-venv for the integration-test environment.
 packages=(redis-server redis-tools util-linux procps python3-venv)
+# The appliance image (`swiftlet image build`, Docs/appliance.md): the kernel sources and what
+# building them takes; binutils (strip) and zlib for the static server and the initramfs's gzip;
+# e2fsprogs for the persistent recipe's data volume; QEMU to boot the image in the tests; cpio
+# and bsdtar to check the cpio writer against real readers.
+packages+=(linux-source-6.1 make gcc flex bison bc perl xz-utils libelf-dev binutils zlib1g-dev
+           e2fsprogs qemu-system-x86 cpio libarchive-tools)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -23,7 +29,7 @@ if ((${#missing[@]})); then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The Debian package may have started a redis-server on 6379; we start our own where needed.
 

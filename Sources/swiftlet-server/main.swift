@@ -1,3 +1,4 @@
+import CSwiftletInit
 import Server
 #if canImport(Glibc)
 import Glibc
@@ -5,8 +6,26 @@ import Glibc
 
 // swiftlet-server [/path/to/redis.conf] [--directive value ...]
 // The same convention as redis-server, so scripts and tools that start one start the other.
+//
+// As the VM appliance's /init (PID 1) the arguments come from the image instead (see
+// Appliance), and every way out powers the VM off: init exiting would panic the kernel.
 
-let arguments = Array(CommandLine.arguments.dropFirst())
+/// Ends the process, or the whole VM when this process is its init.
+func terminate(_ status: Int32) -> Never {
+    if Appliance.isInit {
+        swiftlet_power_off()
+        printError("Power-off failed: \(String(cString: strerror(errno)))")
+    }
+    exit(status)
+}
+
+let arguments: [String]
+if Appliance.isInit {
+    arguments = Appliance.serverArguments()
+    print("Swiftlet appliance: swiftlet-server \(arguments.joined(separator: " "))")
+} else {
+    arguments = Array(CommandLine.arguments.dropFirst())
+}
 if arguments.first == "-v" || arguments.first == "--version" {
     print("Swiftlet server v=\(SwiftletVersion.server) (Redis \(SwiftletVersion.redisCompat) compatible)")
     exit(0)
@@ -31,7 +50,7 @@ do {
     config = try Config.load(arguments: arguments, readFile: readTextFile)
 } catch {
     printError("\n\(error)")
-    exit(1)
+    terminate(1)
 }
 
 signal(SIGPIPE, SIG_IGN)
@@ -40,8 +59,13 @@ do {
     try server.start()
 } catch {
     printError("Failed to start: \(error)")
-    exit(1)
+    terminate(1)
 }
 SignalHandling.install(server)
-try server.wait()
-exit(0)
+do {
+    try server.wait()
+} catch {
+    printError("Fatal: \(error)")
+    terminate(1)
+}
+terminate(0)

@@ -1,0 +1,54 @@
+import Foundation
+
+/// `manifest.json`: what an image is made of and how to boot it. Written last, atomically, so
+/// its presence in an output directory means the build finished.
+public struct Manifest: Codable, Equatable, Sendable {
+    public struct Artifact: Codable, Equatable, Sendable {
+        /// File name inside the output directory.
+        public var file: String
+        public var size: Int
+        public var sha256: String
+    }
+
+    public struct RecipeInfo: Codable, Equatable, Sendable {
+        public var name: String
+        public var file: String
+        public var sha256: String
+        public var description: String
+        public var vcpus: Int
+        public var memoryMib: Int
+        public var volumeSizeMib: Int?
+    }
+
+    public struct KernelInfo: Codable, Equatable, Sendable {
+        /// "built" (from linux-source and the fragment) or "prebuilt" (--kernel).
+        public var origin: String
+        /// The version string from the bzImage header.
+        public var version: String
+        /// Debian version of linux-source-6.1, for built kernels.
+        public var sourceVersion: String?
+        /// Cache directory name, for built kernels.
+        public var cacheKey: String?
+        public var initramfsEmbedded: Bool
+    }
+
+    public var format: Int = 1
+    public var recipe: RecipeInfo
+    public var serverVersion: String
+    public var kernel: KernelInfo
+    public var kernelCommandLine: String
+    /// Kernel, initramfs (unless embedded), stripped server, data volume (when the recipe has one).
+    public var artifacts: [String: Artifact]
+    /// Image size: kernel plus initramfs, what the VM is booted from.
+    public var imageSize: Int
+    /// UTC, ISO 8601.
+    public var builtAt: String
+    public var buildSeconds: Double
+
+    public func json() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return Array(try encoder.encode(self)) + [10]
+    }
+}

@@ -1,0 +1,190 @@
+"""The appliance image end to end: `swiftlet image build` of the memonly recipe, then the image
+booted under QEMU (TCG) serving real clients through a forwarded port, and powering the VM off
+on SHUTDOWN.
+
+Tool: $SWIFTLET_TOOL (default <repo>/.build/debug/swiftlet, which `swift build`/`swift test`
+produce). With $SWIFTLET_STATIC_SERVER the build uses that static server instead of building
+one (`--server`). The first run on a machine builds the kernel (~5 min, cached in
+~/.cache/swiftlet afterwards).
+"""
+
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+import redis
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from appliance import ApplianceVM  # noqa: E402
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Issue 3's targets; the bounds used here are looser so a loaded CI machine does not flake,
+# and the measured figures are printed (pytest -s) and recorded in Docs/appliance.md.
+IMAGE_LIMIT = 8 * 1024 * 1024
+BOOT_TIMEOUT = 60.0
+POWER_OFF_TIMEOUT = 30.0
+
+
+def tool():
+    path = os.environ.get("SWIFTLET_TOOL") or str(REPO_ROOT / ".build" / "debug" / "swiftlet")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"swiftlet tool not found: {path} (swift build --product swiftlet, or set SWIFTLET_TOOL)")
+    return path
+
+
+def build_image(output, server=None):
+    cmd = [tool(), "image", "build", "--recipe", str(REPO_ROOT / "Images" / "memonly.toml"),
+           "--output", str(output), "--package-path", str(REPO_ROOT)]
+    server = server or os.environ.get("SWIFTLET_STATIC_SERVER")
+    if server:
+        cmd += ["--server", server]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    assert result.returncode == 0, f"$ {' '.join(cmd)}\n{result.stdout}\n{result.stderr}"
+    print(result.stdout)
+    return json.loads((pathlib.Path(output) / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.fail("qemu-system-x86_64 not found: sudo apt-get install qemu-system-x86 (Scripts/setup-debian.sh)")
+    out = tmp_path_factory.mktemp("memonly")
+    build_image(out)
+    return out
+
+
+def sha256(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def test_manifest_describes_the_artifacts(image):
+    manifest = json.loads((image / "manifest.json").read_text())
+    assert manifest["recipe"]["name"] == "memonly"
+    assert manifest["kernel"]["version"].startswith("6.1")
+    assert "ip=10.0.2.15" in manifest["kernel_command_line"]
+    assert manifest["server_version"].startswith("Swiftlet server v=")
+    for role in ("kernel", "initramfs", "server"):
+        artifact = manifest["artifacts"][role]
+        path = image / artifact["file"]
+        assert path.stat().st_size == artifact["size"]
+        assert sha256(path) == artifact["sha256"]
+    kernel, initramfs = manifest["artifacts"]["kernel"]["size"], manifest["artifacts"]["initramfs"]["size"]
+    print(f"\nimage: kernel {kernel} B, initramfs {initramfs} B, total {kernel + initramfs} B")
+    assert manifest["image_size"] == kernel + initramfs
+    assert manifest["image_size"] <= IMAGE_LIMIT
+    # Nothing half-written is left behind.
+    assert not [p.name for p in image.iterdir() if p.name.startswith(".")]
+
+
+def test_second_build_gives_a_bit_identical_initramfs(image, tmp_path):
+    first = json.loads((image / "manifest.json").read_text())
+    # The same server executable as the first build, so only the writer's determinism is tested.
+    server = os.environ.get("SWIFTLET_STATIC_SERVER") or str(REPO_ROOT / ".build-static" / "release" / "swiftlet-server")
+    second = build_image(tmp_path / "again", server=server)
+    assert second["artifacts"]["initramfs"]["sha256"] == first["artifacts"]["initramfs"]["sha256"]
+    assert second["artifacts"]["kernel"]["sha256"] == first["artifacts"]["kernel"]["sha256"]
+
+
+def run_clients(vm):
+    r = redis.Redis(host="127.0.0.1", port=vm.port, protocol=2, decode_responses=True,
+                    socket_timeout=20, socket_connect_timeout=10)
+    try:
+        assert r.ping() is True
+        assert r.set("appliance", "swiftlet") is True
+        assert r.get("appliance") == "swiftlet"
+        assert r.rpush("l", *[str(i) for i in range(100)]) == 100
+        assert r.lrange("l", 0, 2) == ["0", "1", "2"]
+        assert r.config_get("save") == {"save": ""}
+        # Some real data, so the small-memory boot has to keep serving, not just answer PING:
+        # 2,000 keys of 1 KiB.
+        value = "v" * 1024
+        for batch in range(20):
+            assert r.mset({f"key:{batch}:{i}": value for i in range(100)}) is True
+        assert r.dbsize() == 2002
+        assert r.get("key:19:99") == value
+        try:
+            r.execute_command("SHUTDOWN")
+        except redis.ConnectionError:
+            pass  # the server closes the connection instead of replying, as Redis does
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("memory_mib", [128, 64])
+def test_boots_serves_and_powers_off(image, memory_mib):
+    vm = ApplianceVM(image, memory_mib=memory_mib, accel="tcg")
+    try:
+        vm.start()
+        seconds = vm.wait_ready(timeout=BOOT_TIMEOUT)
+        print(f"\nboot to first PONG under TCG, {memory_mib} MiB: {seconds:.2f} s")
+        run_clients(vm)
+        try:
+            status = vm.wait_exit(timeout=POWER_OFF_TIMEOUT)
+        except Exception:
+            pytest.fail(f"the VM did not power off within {POWER_OFF_TIMEOUT} s after SHUTDOWN:\n{vm.describe()}")
+        assert status == 0, vm.describe()
+        console = vm.console()
+        assert "Swiftlet appliance: swiftlet-server /etc/swiftlet.conf" in console
+        assert "Kernel panic" not in console, console
+    finally:
+        vm.stop()
+
+
+def test_fatal_configuration_error_powers_the_vm_off(image):
+    """A bad setting on the kernel command line stops the server at start-up; as init it must
+    power the VM off with the error on the console, not exit and panic the kernel."""
+    vm = ApplianceVM(image, accel="tcg", extra_cmdline="swiftlet.port=not-a-port")
+    try:
+        vm.start()
+        try:
+            status = vm.wait_exit(timeout=BOOT_TIMEOUT)
+        except Exception:
+            pytest.fail(f"the VM kept running after a fatal configuration error:\n{vm.describe()}")
+        console = vm.console()
+        assert status == 0, vm.describe()
+        assert "FATAL CONFIG FILE ERROR" in console and "'port'" in console, console
+        assert "Kernel panic" not in console, console
+    finally:
+        vm.stop()
+
+
+def test_persistent_recipe_keeps_data_across_boots(image, tmp_path):
+    """The persistent recipe: data.ext4 is mounted at /data, the server's dir, so a SAVE inside
+    one VM is loaded by the next VM booted from the same volume."""
+    server = os.environ.get("SWIFTLET_STATIC_SERVER") or str(image / "swiftlet-server")
+    out = tmp_path / "persistent"
+    cmd = [tool(), "image", "build", "--recipe", str(REPO_ROOT / "Images" / "persistent.toml"),
+           "--output", str(out), "--package-path", str(REPO_ROOT), "--server", server]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "swiftlet.data=/dev/vda" in manifest["kernel_command_line"]
+    assert (out / "data.ext4").stat().st_size == 256 * 1024 * 1024
+
+    for boot, action in enumerate(("write", "read")):
+        vm = ApplianceVM(out, accel="tcg")
+        try:
+            vm.start()
+            vm.wait_ready(timeout=BOOT_TIMEOUT)
+            r = redis.Redis(host="127.0.0.1", port=vm.port, protocol=2, decode_responses=True, socket_timeout=20)
+            assert r.config_get("dir") == {"dir": "/data"}
+            if action == "write":
+                assert r.set("survives", "the VM") is True
+                assert r.save() is True
+            else:
+                assert r.get("survives") == "the VM", vm.describe()
+            try:
+                r.execute_command("SHUTDOWN", "NOSAVE")
+            except redis.ConnectionError:
+                pass
+            assert vm.wait_exit(timeout=POWER_OFF_TIMEOUT) == 0, vm.describe()
+        finally:
+            vm.stop()
+    # The snapshot is on the host side, in the volume file.
+    listing = subprocess.run(["debugfs", "-R", "ls -l /", str(out / "data.ext4")], capture_output=True, text=True)
+    assert "dump.rdb" in listing.stdout, listing.stdout + listing.stderr
