@@ -101,10 +101,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Host-side shims for the runner, prefixed `swiftlet_`: spawning QEMU with a parent-death
+        // signal, pinning a thread to CPUs.
+        .target(name: "CSwiftletHost"),
+        .target(
+            name: "Runner",
+            dependencies: ["ImageBuilder", "CSwiftletHost"]
+        ),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
-                "ImageBuilder",
+                "ImageBuilder", "Runner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
