@@ -108,10 +108,11 @@ let package = Package(
             name: "Runner",
             dependencies: ["ImageBuilder", "CSwiftletHost"]
         ),
+        .target(name: "Bench"),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
-                "ImageBuilder", "Runner",
+                "ImageBuilder", "Runner", "Bench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

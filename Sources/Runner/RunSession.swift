@@ -187,7 +187,7 @@ public final class RunSession {
         return cStrings.withUnsafeMutableBufferPointer { swiftlet_spawn_tied($0.baseAddress!, outputFD) }
     }
 
-    static func findProgram(_ name: String) -> String? {
+    public static func findProgram(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/\(name)"
@@ -197,7 +197,7 @@ public final class RunSession {
     }
 
     /// QEMU would only say "Could not set up host forwarding rule" after starting; say it first.
-    static func checkPortFree(_ port: Int) throws {
+    public static func checkPortFree(_ port: Int) throws {
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(s) }
         var address = sockaddr_in()
@@ -236,7 +236,7 @@ public final class RunSession {
         return String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\r\n").first.map(String.init)
     }
 
-    static func ping(port: Int) -> Bool { call(port: port, "PING") == "+PONG" }
+    public static func ping(port: Int) -> Bool { call(port: port, "PING") == "+PONG" }
 
     static func sendShutdown(port: Int) { _ = call(port: port, "SHUTDOWN", timeout: 5) }
 }
