@@ -104,9 +104,11 @@ let package = Package(
         // Host-side shims for the runner, prefixed `swiftlet_`: spawning QEMU with a parent-death
         // signal, pinning a thread to CPUs.
         .target(name: "CSwiftletHost"),
+        // libvirt's C API (libvirt-dev), for the runner's libvirt backend.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt-qemu", providers: [.apt(["libvirt-dev"])]),
         .target(
             name: "Runner",
-            dependencies: ["ImageBuilder", "CSwiftletHost"]
+            dependencies: ["ImageBuilder", "CSwiftletHost", "CLibvirt"]
         ),
         .target(name: "Bench"),
         .executableTarget(

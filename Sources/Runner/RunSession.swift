@@ -5,7 +5,7 @@ import Foundation
 /// until the server answers PING, and shuts it down in order (SHUTDOWN over RESP so the guest
 /// powers off, then QMP `quit`, then SIGKILL). QEMU is started with a parent-death signal, so
 /// it cannot outlive the runner even if the runner crashes.
-public final class RunSession {
+public final class RunSession: VMSession {
     public struct Ready: Sendable {
         public let bootMillis: Int
         public let accelerator: VMSpec.Accelerator
@@ -34,7 +34,11 @@ public final class RunSession {
 
     /// Boots and waits for PONG. `probeKVM`: on a guest that does not become ready under KVM
     /// within `probeSeconds`, kill it and boot again under TCG (the `--accel auto` fallback).
-    public func start(readyTimeout: TimeInterval, probeKVM: Bool = false, probeSeconds: TimeInterval = 15) throws -> Ready {
+    public func start(readyTimeout: TimeInterval, probeKVM: Bool) throws -> Ready {
+        try start(readyTimeout: readyTimeout, probeKVM: probeKVM, probeSeconds: 15)
+    }
+
+    public func start(readyTimeout: TimeInterval, probeKVM: Bool, probeSeconds: TimeInterval) throws -> Ready {
         try RunSession.checkPortFree(spec.hostPort)
         if spec.accelerator == .kvm && probeKVM {
             do {
@@ -105,7 +109,9 @@ public final class RunSession {
     /// QEMU's own messages (next to the QMP socket, in the run's work directory).
     public var qemuLogPath: URL { spec.qmpSocketPath.deletingLastPathComponent().appendingPathComponent("qemu.log") }
 
-    public func failureDetails(qemuLog: URL? = nil) -> String {
+    public func failureDetails() -> String { failureDetails(qemuLog: nil) }
+
+    public func failureDetails(qemuLog: URL?) -> String {
         let qemuLog = qemuLog ?? qemuLogPath
         guard pid > 0 else { return "" }   // nothing was started
         let tail = consoleText().split(separator: "\n", omittingEmptySubsequences: false).suffix(20).joined(separator: "\n")

@@ -100,7 +100,7 @@ extension Swiftlet {
             } catch {
                 throw BenchError("\(error)\n\(guest.failureDetails())")
             }
-            defer { guest.shutdown() }
+            defer { guest.shutdown(graceSeconds: 20) }
             say("guest ready in \(ready.bootMillis) ms (accel=\(ready.accelerator.rawValue))")
             results.pinning["guest"] = ready.pinning.threads.map { "\($0.role) tid \($0.tid) -> cpu \($0.allowed)" }
 

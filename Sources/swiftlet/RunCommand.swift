@@ -42,6 +42,12 @@ extension Swiftlet {
         @Option(help: "microvm or pc.")
         var machine: String = "microvm"
 
+        @Option(help: "qemu (QEMU started directly) or libvirt (a transient libvirt domain).")
+        var backend: String = "qemu"
+
+        @Option(help: "libvirt connection URI, e.g. qemu+ssh://host/system (libvirt backend).")
+        var connect: String = "qemu:///system"
+
         @Option(help: "Data volume (raw ext4) to attach instead of the image's own.")
         var data: String?
 
@@ -97,7 +103,12 @@ extension Swiftlet {
                 sources.append(source)
             }
 
-            let session = try RunSession(spec: spec, log: say)
+            let session: VMSession
+            switch backend {
+            case "qemu": session = try RunSession(spec: spec, log: say)
+            case "libvirt": session = LibvirtSession(spec: spec, uri: connect, log: say)
+            default: throw ValidationError("--backend must be qemu or libvirt")
+            }
             say("console: \(spec.consolePath.path)")
             let ready: RunSession.Ready
             do {
@@ -117,7 +128,7 @@ extension Swiftlet {
                 say("guest stopped (QEMU exit status \(status))")
                 return
             }
-            let status = session.shutdown()
+            let status = session.shutdown(graceSeconds: 20)
             say("stopped (QEMU exit status \(status))")
             _ = sources
         }
