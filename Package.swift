@@ -101,10 +101,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Host-side shims for the runner, prefixed `swiftlet_`: spawning QEMU with a parent-death
+        // signal, pinning a thread to CPUs.
+        .target(name: "CSwiftletHost"),
+        // libvirt's C API (libvirt-dev), for the runner's libvirt backend.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt-qemu", providers: [.apt(["libvirt-dev"])]),
+        .target(
+            name: "Runner",
+            dependencies: ["ImageBuilder", "CSwiftletHost", "CLibvirt"]
+        ),
+        .target(name: "Bench"),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
-                "ImageBuilder",
+                "ImageBuilder", "Runner", "Bench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

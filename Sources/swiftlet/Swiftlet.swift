@@ -8,6 +8,6 @@ struct Swiftlet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Build and run the Swiftlet appliance: a VM whose only process is swiftlet-server.",
-        subcommands: [Image.self]
+        subcommands: [Image.self, Run.self, Bench.self]
     )
 }

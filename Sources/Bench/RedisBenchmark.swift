@@ -1,0 +1,56 @@
+import Foundation
+
+/// One redis-benchmark invocation and its CSV output.
+public enum RedisBenchmark {
+    /// redis-benchmark's default test set, as `-t` groups (one process per group, so progress
+    /// can name the test; `lrange` runs the LPUSH fill and LRANGE_100..600).
+    public static let defaultGroups = ["ping", "set", "get", "incr", "lpush", "rpush", "lpop", "rpop", "sadd", "hset",
+                                       "spop", "zadd", "zpopmin", "lrange", "mset"]
+
+    public struct Row: Codable, Sendable {
+        public var test: String
+        public var rps: Double
+        public var p50: Double
+        public var p99: Double
+    }
+
+    /// Runs `group` against 127.0.0.1:`port` pinned to `cpu`; returns one row per test.
+    public static func run(port: Int, group: String, requests: Int, clients: Int, pipeline: Int, cpu: Int) throws -> [Row] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["taskset", "-c", String(cpu), "redis-benchmark", "-h", "127.0.0.1", "-p", String(port),
+                             "-c", String(clients), "-n", String(requests), "-P", String(pipeline), "-t", group, "--csv"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BenchError("redis-benchmark -t \(group) -P \(pipeline) on port \(port) failed: \(String(decoding: errors, as: UTF8.self))")
+        }
+        return try parse(String(decoding: data, as: UTF8.self))
+    }
+
+    /// `"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"`
+    static func parse(_ csv: String) throws -> [Row] {
+        let lines = csv.split(whereSeparator: \.isNewline).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } }
+        guard let header = lines.first, let rps = header.firstIndex(of: "rps"), let p50 = header.firstIndex(of: "p50_latency_ms"),
+              let p99 = header.firstIndex(of: "p99_latency_ms") else {
+            throw BenchError("unexpected redis-benchmark output: \(csv.prefix(200))")
+        }
+        return lines.dropFirst().compactMap { f in
+            guard f.count > max(rps, p50, p99), let r = Double(f[rps]), let a = Double(f[p50]), let b = Double(f[p99]) else { return nil }
+            // "LRANGE_100 (first 100 elements)" -> "LRANGE_100"; the LPUSH fill is not a test.
+            let name = String(f[0].split(separator: " ").first ?? "")
+            guard !f[0].contains("needed to benchmark") else { return nil }
+            return Row(test: name, rps: r, p50: a, p99: b)
+        }
+    }
+}
+
+public struct BenchError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

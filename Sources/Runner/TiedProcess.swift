@@ -1,0 +1,43 @@
+import CSwiftletHost
+import Foundation
+
+/// A child process that cannot outlive this one (parent-death signal), for the servers that
+/// `swiftlet bench` starts beside the VM.
+public final class TiedProcess {
+    public let pid: pid_t
+    private var status: Int32?
+
+    /// Starts `argv` (argv[0] looked up on PATH) with output to `logPath`.
+    public init(_ argv: [String], logPath: URL) throws {
+        guard let program = argv[0].contains("/") ? argv[0] : RunSession.findProgram(argv[0]) else {
+            throw RunnerError("\(argv[0]) not found on PATH")
+        }
+        let fd = open(logPath.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer { if fd >= 0 { close(fd) } }
+        pid = RunSession.spawn([program] + argv.dropFirst(), outputFD: fd)
+        guard pid > 0 else { throw RunnerError("cannot start \(program): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { stop() }
+
+    public var isRunning: Bool {
+        guard status == nil else { return false }
+        var s: Int32 = 0
+        if waitpid(pid, &s, WNOHANG) == pid { status = s; return false }
+        return true
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds.
+    public func stop(grace: TimeInterval = 10) {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while isRunning && Date() < deadline { usleep(20_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var s: Int32 = 0
+            waitpid(pid, &s, 0)
+            status = s
+        }
+    }
+}

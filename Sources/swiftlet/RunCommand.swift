@@ -1,0 +1,157 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import ImageBuilder
+import Runner
+
+extension Swiftlet {
+    /// `swiftlet run`: boot an image under QEMU with pinned vCPUs and keep it running until
+    /// Ctrl-C / SIGTERM (or until the guest powers off).
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Boot an appliance image under QEMU, each vCPU pinned to a host CPU.",
+            discussion: """
+                Prints the pinning (read back from /proc) and one line once the server answers PING, \
+                e.g. `ready 127.0.0.1:6390 in 2140 ms (accel=tcg, vcpu0->cpu1)`. Ctrl-C or SIGTERM \
+                sends SHUTDOWN to the guest, then QMP quit, then kills QEMU; QEMU never outlives \
+                the runner. Without IMAGE_DIR the default memonly image is built (or reused) first.
+                """
+        )
+
+        @Argument(help: "An image directory written by `swiftlet image build` (default: build/reuse memonly).")
+        var imageDir: String?
+
+        @Option(help: "Number of vCPUs (default: the recipe's).")
+        var vcpus: Int?
+
+        @Option(help: "Guest memory in MiB (default: the recipe's).")
+        var memory: Int?
+
+        @Option(help: "Host CPU for each vCPU, in vCPU order, e.g. 1,0.")
+        var pin: String?
+
+        @Option(help: "Host CPUs for QEMU's other threads, e.g. 0.")
+        var emulatorPin: String?
+
+        @Option(help: "Host port on 127.0.0.1 forwarded to the guest's server.")
+        var port: Int = 6390
+
+        @Option(help: "auto (KVM only when it really works here), kvm or tcg.")
+        var accel: String = "auto"
+
+        @Option(help: "microvm or pc.")
+        var machine: String = "microvm"
+
+        @Option(help: "qemu (QEMU started directly) or libvirt (a transient libvirt domain).")
+        var backend: String = "qemu"
+
+        @Option(help: "libvirt connection URI, e.g. qemu+ssh://host/system (libvirt backend).")
+        var connect: String = "qemu:///system"
+
+        @Option(help: "Data volume (raw ext4) to attach instead of the image's own.")
+        var data: String?
+
+        @Option(help: "Keep the serial console in this file (default: a temporary directory).")
+        var console: String?
+
+        @Option(help: "Seconds to wait for the server to answer PING.")
+        var readyTimeout: Double = 120
+
+        func run() throws {
+            let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            let image = try imageDir.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL } ?? Self.defaultImage(cwd: cwd)
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-run-\(getpid())")
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: work.appendingPathComponent("qmp.sock")) }
+            let say: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+
+            var spec = try VMSpec(imageDirectory: image, hostPort: port, workDirectory: work,
+                                  consolePath: console.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL })
+            if let vcpus { spec.vcpus = vcpus }
+            if let memory { spec.memoryMiB = memory }
+            if let data { spec.dataVolume = URL(fileURLWithPath: data, relativeTo: cwd).standardizedFileURL }
+            guard let machine = VMSpec.Machine(rawValue: machine) else { throw ValidationError("--machine must be microvm or pc") }
+            spec.machine = machine
+            if let pin {
+                spec.vcpuPins = try Pinning.parseList(pin)
+                guard spec.vcpuPins.count == spec.vcpus else {
+                    throw ValidationError("--pin lists \(spec.vcpuPins.count) CPUs for \(spec.vcpus) vCPUs: give one host CPU per vCPU")
+                }
+            }
+            if let emulatorPin { spec.emulatorPins = try Pinning.parseList(emulatorPin) }
+            var probe = false
+            switch accel {
+            case "tcg": spec.accelerator = .tcg
+            case "kvm": spec.accelerator = .kvm
+            case "auto":
+                let decision = AcceleratorChoice.auto()
+                spec.accelerator = decision.accelerator
+                probe = decision.accelerator == .kvm
+                if let reason = decision.reason { say(reason) }
+            default: throw ValidationError("--accel must be auto, kvm or tcg")
+            }
+
+            // Ctrl-C and SIGTERM ask for an orderly stop; QEMU is in its own process group and
+            // does not see the terminal's Ctrl-C itself.
+            let stop = StopFlag()
+            var sources: [DispatchSourceSignal] = []
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { stop.set() }
+                source.resume()
+                sources.append(source)
+            }
+
+            let session: VMSession
+            switch backend {
+            case "qemu": session = try RunSession(spec: spec, log: say)
+            case "libvirt": session = LibvirtSession(spec: spec, uri: connect, log: say)
+            default: throw ValidationError("--backend must be qemu or libvirt")
+            }
+            say("console: \(spec.consolePath.path)")
+            let ready: RunSession.Ready
+            do {
+                ready = try session.start(readyTimeout: readyTimeout, probeKVM: probe)
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n\(session.failureDetails())\n".utf8))
+                throw ExitCode.failure
+            }
+            for thread in ready.pinning.threads {
+                say("pinned \(thread.role) (tid \(thread.tid)) -> cpu \(thread.allowed)")
+            }
+            let mapping = ready.pinning.threads.filter { $0.role.hasPrefix("vcpu") }.map { "\($0.role)->cpu\($0.allowed)" }
+            let suffix = mapping.isEmpty ? "unpinned" : mapping.joined(separator: ", ")
+            say("ready 127.0.0.1:\(port) in \(ready.bootMillis) ms (accel=\(ready.accelerator.rawValue), \(suffix))")
+
+            if let status = session.waitForExit(stopRequested: stop.isSet) {
+                say("guest stopped (QEMU exit status \(status))")
+                return
+            }
+            let status = session.shutdown(graceSeconds: 20)
+            say("stopped (QEMU exit status \(status))")
+            _ = sources
+        }
+
+        /// Builds the memonly image, or reuses it when nothing it is made of changed (the build
+        /// is incremental: cached kernel, up-to-date server, deterministic initramfs).
+        static func defaultImage(cwd: URL) throws -> URL {
+            guard let root = Image.Build.findPackageRoot(from: cwd) else {
+                throw ValidationError("no IMAGE_DIR given and not inside the Swiftlet package to build the default image")
+            }
+            let output = root.appendingPathComponent(".build-image/memonly")
+            let options = ImageBuild.Options(packageRoot: root, recipe: root.appendingPathComponent("Images/memonly.toml"),
+                                             output: output, cacheRoot: ImageBuild.defaultCacheRoot)
+            _ = try ImageBuild(options: options).run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+            return output
+        }
+    }
+}
+
+/// Set from a signal handler's queue, read by the main thread.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    func isSet() -> Bool { lock.lock(); defer { lock.unlock() }; return value }
+}

@@ -1,0 +1,182 @@
+"""`swiftlet run` end to end under QEMU (TCG here): pinning checked against /proc, real clients
+through the forwarded port, orderly stop on SIGTERM, no QEMU left behind even when the runner is
+killed, and the failures a user meets (port in use, a guest that never becomes ready)."""
+
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from appliance import free_port  # noqa: E402
+from test_image import build_image, tool  # noqa: E402
+
+READY_TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run-memonly")
+    build_image(out)
+    return out
+
+
+def qemu_children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def qemus_forwarding(port):
+    """Pids of QEMU processes forwarding `port` (found by command line, whoever their parent)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if f"hostfwd=tcp:127.0.0.1:{port}-".encode() in f.read() and alive(int(entry)):
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def allowed_cpus(pid, tid):
+    with open(f"/proc/{pid}/task/{tid}/status") as f:
+        return next(l.split(":", 1)[1].strip() for l in f if l.startswith("Cpus_allowed_list:"))
+
+
+class Runner:
+    """`swiftlet run` as a child process whose output is read line by line."""
+
+    def __init__(self, image, *args):
+        self.port = free_port()
+        self.proc = subprocess.Popen([tool(), "run", str(image), "--port", str(self.port), *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines = []
+
+    def wait_for(self, pattern, timeout=READY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+            if re.search(pattern, line):
+                return line
+        raise AssertionError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines))
+
+    def qemu(self):
+        children = qemu_children(self.proc.pid)
+        assert len(children) == 1, children
+        return children[0]
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def test_run_pins_serves_and_stops_on_sigterm(image):
+    r = Runner(image, "--vcpus", "2", "--pin", "1,0", "--emulator-pin", "0")
+    try:
+        ready = r.wait_for(r"^ready ")
+        assert re.match(rf"ready 127\.0\.0\.1:{r.port} in \d+ ms \(accel=(tcg|kvm), vcpu0->cpu1, vcpu1->cpu0\)", ready), ready
+        if os.path.exists("/sys/module/kvm_pvm"):
+            assert any("kvm_pvm" in l and "TCG" in l for l in r.lines), r.lines
+            assert "accel=tcg" in ready
+        qemu = r.qemu()
+        # Every pinning the runner printed is what the kernel applies.
+        pinned = [re.match(r"pinned (\S+) \(tid (\d+)\) -> cpu (\S+)", l) for l in r.lines if l.startswith("pinned ")]
+        roles = [m.group(1) for m in pinned]
+        assert roles.count("vcpu0") == 1 and roles.count("vcpu1") == 1 and "emulator" in roles, r.lines
+        for m in pinned:
+            if alive(qemu) and os.path.exists(f"/proc/{qemu}/task/{m.group(2)}"):
+                assert allowed_cpus(qemu, m.group(2)) == m.group(3), m.group(0)
+        assert {m.group(1): m.group(3) for m in pinned if m.group(1).startswith("vcpu")} == {"vcpu0": "1", "vcpu1": "0"}
+        c = redis.Redis(port=r.port, decode_responses=True, socket_timeout=30)
+        assert c.ping()
+        assert c.set("k", "v") and c.get("k") == "v"
+        r.proc.send_signal(signal.SIGTERM)
+        assert r.proc.wait(timeout=60) == 0
+        r.wait_for(r"^stopped", timeout=5)
+        assert not alive(qemu)
+    finally:
+        r.kill()
+
+
+def test_a_killed_runner_leaves_no_qemu(image):
+    r = Runner(image, "--accel", "tcg")
+    try:
+        r.wait_for(r"^ready ")
+        qemu = r.qemu()
+        r.proc.kill()
+        r.proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while alive(qemu) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(qemu), "QEMU outlived its runner"
+        assert qemus_forwarding(r.port) == []
+    finally:
+        r.kill()
+
+
+def test_guest_shutdown_ends_the_runner(image):
+    r = Runner(image, "--accel", "tcg")
+    try:
+        r.wait_for(r"^ready ")
+        qemu = r.qemu()
+        try:
+            redis.Redis(port=r.port, socket_timeout=30).shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass
+        assert r.proc.wait(timeout=60) == 0
+        r.wait_for(r"^guest stopped", timeout=5)
+        assert not alive(qemu)
+    finally:
+        r.kill()
+
+
+def test_port_in_use_is_refused_before_booting(image):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = subprocess.run([tool(), "run", str(image), "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"port 127.0.0.1:{port} is not available" in result.stderr + result.stdout
+
+
+def test_a_guest_that_never_gets_ready_is_reported_and_killed(image):
+    r = Runner(image, "--accel", "tcg", "--ready-timeout", "0.2")
+    try:
+        assert r.proc.wait(timeout=60) != 0
+        output = r.proc.stdout.read()
+        assert "did not become ready" in output and "last console lines" in output, output
+        assert qemus_forwarding(r.port) == []
+    finally:
+        r.kill()
+
+
+def test_bad_arguments_name_the_problem(image):
+    result = subprocess.run([tool(), "run", str(image), "--vcpus", "2", "--pin", "1"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "one host CPU per vCPU" in result.stderr
+    result = subprocess.run([tool(), "run", "/nonexistent-image"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "manifest.json is missing" in result.stderr
