@@ -20,6 +20,9 @@ packages=(redis-server redis-tools util-linux procps python3-venv)
 # and bsdtar to check the cpio writer against real readers.
 packages+=(linux-source-6.1 make gcc flex bison bc perl xz-utils libelf-dev binutils zlib1g-dev
            e2fsprogs qemu-system-x86 cpio libarchive-tools)
+# `swiftlet run --backend libvirt`: the libvirt C API to build against, the daemon and its QEMU
+# driver to test against, virsh, and tini (Scripts/libvirtd-up.sh runs the daemons under it).
+packages+=(libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients tini)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -15,6 +15,7 @@ echo "== Swift unit tests =="
 swift test
 echo "== integration tests (real clients against .build/release/swiftlet-server) =="
 SWIFTLET_SERVER="$PWD/.build/release/swiftlet-server" "$VENV/bin/python" -m pytest -q Tests/Integration \
-    --ignore=Tests/Integration/test_image.py
-echo "== appliance image: swiftlet image build, boot under QEMU (TCG), serve, power off =="
-SWIFTLET_TOOL="$PWD/.build/debug/swiftlet" "$VENV/bin/python" -m pytest -q -s Tests/Integration/test_image.py
+    --ignore=Tests/Integration/test_image.py --ignore=Tests/Integration/test_run.py --ignore=Tests/Integration/test_bench.py
+echo "== appliance: swiftlet image build, run (QEMU and libvirt, TCG here) and bench --quick =="
+SWIFTLET_TOOL="$PWD/.build/debug/swiftlet" "$VENV/bin/python" -m pytest -q -s Tests/Integration/test_image.py \
+    Tests/Integration/test_run.py Tests/Integration/test_bench.py

@@ -51,4 +51,11 @@ public struct Manifest: Codable, Equatable, Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return Array(try encoder.encode(self)) + [10]
     }
+
+    /// Reads what `json()` wrote (`swiftlet run` and `swiftlet bench` boot from it).
+    public static func decode(_ data: Data) throws -> Manifest {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Manifest.self, from: data)
+    }
 }

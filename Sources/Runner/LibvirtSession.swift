@@ -34,6 +34,9 @@ public final class LibvirtSession: VMSession {
         try RunSession.checkPortFree(spec.hostPort)
         // libvirt's qemu driver has no microvm machine type: the PC machine, virtio over PCI.
         spec.machine = .pc
+        // Errors are reported through our own messages; libvirt would also print each one
+        // (including the expected "domain not found" once the guest has gone) to stderr.
+        virSetErrorFunc(nil) { _, _ in }
         guard let connection = virConnectOpen(uri) else { throw RunnerError("libvirt: cannot connect to \(uri): \(lastError())") }
         self.connection = connection
         let started = Date()

@@ -180,3 +180,65 @@ def test_bad_arguments_name_the_problem(image):
     assert result.returncode != 0 and "one host CPU per vCPU" in result.stderr
     result = subprocess.run([tool(), "run", "/nonexistent-image"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "manifest.json is missing" in result.stderr
+
+
+LIBVIRTD_UP = pathlib.Path(__file__).resolve().parents[2] / "Scripts" / "libvirtd-up.sh"
+
+
+@pytest.fixture(scope="module")
+def libvirt_image(image, tmp_path_factory):
+    """libvirtd up (Scripts/libvirtd-up.sh), and the image where libvirt's QEMU user can read it
+    (pytest's temporary directories are private to root)."""
+    result = subprocess.run([str(LIBVIRTD_UP)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    import shutil
+    import tempfile
+    public = pathlib.Path(tempfile.mkdtemp(prefix="swiftlet-libvirt-"))
+    public.chmod(0o755)
+    target = public / "image"
+    shutil.copytree(image, target)
+    target.chmod(0o755)
+    yield target
+    shutil.rmtree(public, ignore_errors=True)
+
+
+def libvirt_domains():
+    out = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--name"], capture_output=True, text=True, timeout=30).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def test_libvirt_backend_pins_serves_and_stops(libvirt_image):
+    r = Runner(libvirt_image, "--backend", "libvirt", "--pin", "1", "--emulator-pin", "0")
+    try:
+        ready = r.wait_for(r"^ready ")
+        assert re.search(r"\(accel=(tcg|kvm), vcpu0->cpu1\)", ready), ready
+        name = f"swiftlet-{r.proc.pid}-{r.port}"
+        assert name in libvirt_domains()
+        qemu = int(pathlib.Path(f"/var/run/libvirt/qemu/{name}.pid").read_text())
+        pinned = [re.match(r"pinned (\S+) \(tid (\d+)\) -> cpu (\S+)", l) for l in r.lines if l.startswith("pinned ")]
+        assert [m.group(3) for m in pinned if m.group(1) == "vcpu0"] == ["1"], r.lines
+        assert allowed_cpus(qemu, next(m.group(2) for m in pinned if m.group(1) == "vcpu0")) == "1"
+        c = redis.Redis(port=r.port, decode_responses=True, socket_timeout=30)
+        assert c.set("k", "v") and c.get("k") == "v"
+        r.proc.send_signal(signal.SIGTERM)
+        assert r.proc.wait(timeout=60) == 0
+        assert name not in libvirt_domains()
+        assert not alive(qemu)
+    finally:
+        r.kill()
+
+
+def test_libvirt_domain_dies_with_a_killed_runner(libvirt_image):
+    r = Runner(libvirt_image, "--backend", "libvirt")
+    try:
+        r.wait_for(r"^ready ")
+        name = f"swiftlet-{r.proc.pid}-{r.port}"
+        r.proc.kill()
+        r.proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while name in libvirt_domains() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert name not in libvirt_domains(), "the transient domain outlived its runner"
+        assert qemus_forwarding(r.port) == []
+    finally:
+        r.kill()
