@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
-# The main job for now: build swiftlet-server, start it, and run redis-benchmark's default
-# test set against it (pipelined and not), then stop it.
+# The main job: build the appliance image (kernel + initramfs whose only process is
+# swiftlet-server), boot it under QEMU with its vCPU pinned, and measure the virtualization tax
+# with `swiftlet bench --quick`: redis-benchmark's default tests against the guest, the same
+# server binary on the host, and a real redis-server, side by side. Results (results.json,
+# results.csv, report.md, chart.svg) go to .build-bench/quick/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT="${PORT:-6390}"
-swift build -c release --product swiftlet-server
-log="$(mktemp)"
-.build/release/swiftlet-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no >"$log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-redis-cli -p "$PORT" ping >/dev/null || { cat "$log"; exit 1; }
-for P in 1 16; do
-    echo "== redis-benchmark -c 50 -n 100000 -P $P (default tests) =="
-    redis-benchmark -p "$PORT" -c 50 -n 100000 -P "$P" -q
-done
-redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
+swift build --product swiftlet
+.build/debug/swiftlet image build --recipe Images/memonly.toml
+.build/debug/swiftlet bench --quick --image .build-image/memonly --reference "$(command -v redis-server)" --output .build-bench/quick

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: Swift unit tests, then the integration tests that drive the built
-# swiftlet-server with real clients (redis-py, redis-cli, redis-benchmark), then the appliance
-# image built by `swiftlet image build` and booted under QEMU. The first run on a machine also
+# swiftlet-server with real clients (redis-py, redis-cli, redis-benchmark), then the appliance:
+# the image built by `swiftlet image build`, booted by `swiftlet run` (QEMU and libvirt) and
+# measured by `swiftlet bench --quick`. The first run on a machine also
 # builds the appliance kernel (~5 min; cached in ~/.cache/swiftlet/kernel afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
