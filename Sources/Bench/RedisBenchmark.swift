@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// One redis-benchmark invocation and its CSV output.
@@ -15,7 +16,27 @@ public enum RedisBenchmark {
     }
 
     /// Runs `group` against 127.0.0.1:`port` pinned to `cpu`; returns one row per test.
-    public static func run(port: Int, group: String, requests: Int, clients: Int, pipeline: Int, cpu: Int) throws -> [Row] {
+    ///
+    /// redis-benchmark waits forever for a reply on a connection that died without a reset,
+    /// which QEMU's user-mode networking occasionally produces when 50 connections open at once
+    /// right after 50 closed. So each run has a deadline (a minute plus 10 ms per request, far
+    /// beyond any real rate here) and is retried once; `log` says when that happens.
+    public static func run(port: Int, group: String, requests: Int, clients: Int, pipeline: Int, cpu: Int,
+                           log: (String) -> Void = { _ in }) throws -> [Row] {
+        let deadline = 60 + Double(requests) * 0.01
+        for attempt in 1...2 {
+            if let rows = try runOnce(port: port, group: group, requests: requests, clients: clients, pipeline: pipeline, cpu: cpu,
+                                      deadline: deadline) {
+                return rows
+            }
+            log("redis-benchmark -t \(group) -P \(pipeline) on port \(port) stalled for \(Int(deadline)) s (attempt \(attempt) of 2)")
+        }
+        throw BenchError("redis-benchmark -t \(group) -P \(pipeline) on port \(port) stalled twice: a connection that never answers")
+    }
+
+    /// Nil when the run did not finish before `deadline` seconds (it is then killed).
+    static func runOnce(port: Int, group: String, requests: Int, clients: Int, pipeline: Int, cpu: Int,
+                        deadline: TimeInterval) throws -> [Row]? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["taskset", "-c", String(cpu), "redis-benchmark", "-h", "127.0.0.1", "-p", String(port),
@@ -23,10 +44,22 @@ public enum RedisBenchmark {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Drain both pipes while it runs so a full pipe cannot block it.
+        let stdout = Collected(), stderr = Collected()
+        let reader = DispatchGroup()
+        DispatchQueue.global().async(group: reader) { stdout.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: reader) { stderr.data = err.fileHandleForReading.readDataToEndOfFile() }
+        if finished.wait(timeout: .now() + deadline) == .timedOut {
+            process.terminate()
+            finished.wait()
+            reader.wait()
+            return nil
+        }
+        reader.wait()
+        let data = stdout.data, errors = stderr.data
         guard process.terminationStatus == 0 else {
             throw BenchError("redis-benchmark -t \(group) -P \(pipeline) on port \(port) failed: \(String(decoding: errors, as: UTF8.self))")
         }
@@ -48,6 +81,11 @@ public enum RedisBenchmark {
             return Row(test: name, rps: r, p50: a, p99: b)
         }
     }
+}
+
+/// One pipe's bytes, written by its reader task and read after the group is waited for.
+private final class Collected: @unchecked Sendable {
+    var data = Data()
 }
 
 public struct BenchError: Error, CustomStringConvertible {

@@ -144,7 +144,7 @@ extension Swiftlet {
                             let left = done == 0 ? "" : String(format: ", about %.0f s left", elapsed / Double(done) * Double(total - done))
                             say("[\(done + 1)/\(total)] round \(round)/\(roundCount) -P \(p) \(group) on \(target)\(left)")
                             let rows = try RedisBenchmark.run(port: ports[target]!, group: group, requests: requestCount,
-                                                              clients: clients, pipeline: p, cpu: clientCPU)
+                                                              clients: clients, pipeline: p, cpu: clientCPU, log: say)
                             results.samples += rows.map { .init(target: target, pipeline: p, round: round, test: $0.test, rps: $0.rps, p50: $0.p50, p99: $0.p99) }
                             done += 1
                         }
@@ -158,6 +158,7 @@ extension Swiftlet {
             try SVGChart.render(results).write(to: outputURL.appendingPathComponent("chart.svg"), atomically: true, encoding: .utf8)
             say(report)
             say("wrote results.json, results.csv, report.md, chart.svg in \(outputURL.path)")
+            try? FileManager.default.removeItem(at: work)
         }
 
         static func freePort() -> Int {
