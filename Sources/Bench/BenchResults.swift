@@ -49,6 +49,8 @@ public struct BenchResults: Codable, Sendable {
     /// Targets in report order: guest, host, reference.
     public var targets: [String] = []
     public var samples: [Sample] = []
+    /// redis-benchmark runs that did not complete (see `RedisBenchmark.run`).
+    public var failures: [String] = []
 
     public init(settings: Settings) { self.settings = settings }
 
@@ -118,6 +120,11 @@ public struct BenchResults: Codable, Sendable {
                 }
                 out += " \(ratio("guest", "host", p, test)) |" + (hasReference ? " \(ratio("host", "reference", p, test)) |" : "") + "\n"
             }
+            out += "\n"
+        }
+        if !failures.isEmpty {
+            out += "## Runs that did not complete\n\n"
+            for f in failures { out += "- \(f)\n" }
             out += "\n"
         }
         out += "## Pinning (read back from /proc)\n\n"

@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 pid_t swiftlet_spawn_tied(char *const argv[], int output_fd) {
@@ -41,4 +43,20 @@ int swiftlet_pin_thread(pid_t tid, const int *cpus, int count) {
         CPU_SET(cpus[i], &set);
     }
     return sched_setaffinity(tid, sizeof(set), &set);
+}
+
+int swiftlet_relisten(pid_t pid, int fd, int backlog) {
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) return -1;
+    int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+    int saved = errno;
+    close(pidfd);
+    if (copy < 0) { errno = saved; return -1; }
+    // The copy shares the socket with QEMU's descriptor: listen() on it changes the backlog of
+    // the one listening socket.
+    int result = listen(copy, backlog);
+    saved = errno;
+    close(copy);
+    errno = saved;
+    return result;
 }

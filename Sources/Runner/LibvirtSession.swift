@@ -75,6 +75,7 @@ public final class LibvirtSession: VMSession {
             return Pinning.Report(threads: threads.sorted { $0.key < $1.key }.map { .init(role: "vcpu\($0.key)", tid: $0.value, allowed: spec.vcpuPins.indices.contains($0.key) ? "\(spec.vcpuPins[$0.key]) (libvirt, not verified remotely)" : "unpinned") })
         }
         qemuPID = pid
+        do { try ForwardBacklog.widen(pid: pid, port: spec.hostPort) } catch { log("warning: \(error); many simultaneous connections may stall") }
         var report: [Pinning.Report.Thread] = []
         for (index, tid) in threads.sorted(by: { $0.key < $1.key }) {
             let allowed = try Pinning.allowedCPUs(pid: pid, tid: tid)

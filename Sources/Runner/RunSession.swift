@@ -74,6 +74,8 @@ public final class RunSession: VMSession {
         do {
             let client = try QMPClient(socketPath: spec.qmpSocketPath.path)
             qmp = client
+            // QEMU is up, so is its port forward (see ForwardBacklog for why this matters).
+            do { try ForwardBacklog.widen(pid: pid, port: spec.hostPort) } catch { log("warning: \(error); many simultaneous connections may stall") }
             let threads = try client.vcpuThreads()
             let report = try Pinning.apply(pid: pid, vcpuThreads: threads, vcpuPins: spec.vcpuPins, emulatorPins: spec.emulatorPins)
             try waitReady(until: started.addingTimeInterval(timeout), qemuLog: qemuLog)

@@ -143,9 +143,16 @@ extension Swiftlet {
                             let elapsed = Date().timeIntervalSince(started)
                             let left = done == 0 ? "" : String(format: ", about %.0f s left", elapsed / Double(done) * Double(total - done))
                             say("[\(done + 1)/\(total)] round \(round)/\(roundCount) -P \(p) \(group) on \(target)\(left)")
-                            let rows = try RedisBenchmark.run(port: ports[target]!, group: group, requests: requestCount,
-                                                              clients: clients, pipeline: p, cpu: clientCPU, log: say)
-                            results.samples += rows.map { .init(target: target, pipeline: p, round: round, test: $0.test, rps: $0.rps, p50: $0.p50, p99: $0.p99) }
+                            do {
+                                let rows = try RedisBenchmark.run(port: ports[target]!, group: group, requests: requestCount,
+                                                                  clients: clients, pipeline: p, cpu: clientCPU, log: say)
+                                results.samples += rows.map { .init(target: target, pipeline: p, round: round, test: $0.test, rps: $0.rps, p50: $0.p50, p99: $0.p99) }
+                            } catch let error as BenchError {
+                                // One stuck run must not throw away the others: it is recorded
+                                // and shown in the report, and the medians use the other rounds.
+                                say("\(error)")
+                                results.failures.append("round \(round) -P \(p) \(group) on \(target): \(error)")
+                            }
                             done += 1
                         }
                     }

@@ -13,4 +13,9 @@ pid_t swiftlet_spawn_tied(char *const argv[], int output_fd);
 /// Returns 0, or -1 with errno set.
 int swiftlet_pin_thread(pid_t tid, const int *cpus, int count);
 
+/// Re-`listen`s socket `fd` of process `pid` with a larger backlog, through a duplicate of the
+/// descriptor obtained with pidfd_getfd(2) (Linux 5.6+; needs ptrace rights over `pid`, which a
+/// parent running as the same user or root has). Returns 0, or -1 with errno set.
+int swiftlet_relisten(pid_t pid, int fd, int backlog);
+
 #endif
