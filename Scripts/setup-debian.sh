@@ -13,7 +13,7 @@ need_swift
 
 # Debian packages: real Redis (reference server, redis-cli, redis-benchmark, redis-check-rdb),
 # taskset for CPU pinning, python3-venv for the integration-test environment.
-packages=(redis-server redis-tools util-linux procps python3-venv)
+packages=(redis-server redis-tools util-linux procps iproute2 python3-venv)
 # The appliance image (`swiftlet image build`, Docs/appliance.md): the kernel sources and what
 # building them takes; binutils (strip) and zlib for the static server and the initramfs's gzip;
 # e2fsprogs for the persistent recipe's data volume; QEMU to boot the image in the tests; cpio

@@ -114,6 +114,13 @@ def test_run_pins_serves_and_stops_on_sigterm(image):
         c = redis.Redis(port=r.port, decode_responses=True, socket_timeout=30)
         assert c.ping()
         assert c.set("k", "v") and c.get("k") == "v"
+        # The port forward's listen backlog was widened from libslirp's 1 (ss shows it as Send-Q).
+        listen = subprocess.run(["ss", "-Hltn", f"sport = :{r.port}"], capture_output=True, text=True).stdout.split()
+        assert listen[:3] == ["LISTEN", "0", "511"], listen
+        # 50 clients at once, as redis-benchmark opens them, all get through and get answers.
+        bench = subprocess.run(["redis-benchmark", "-p", str(r.port), "-c", "50", "-n", "5000", "-t", "ping", "--csv"],
+                               capture_output=True, text=True, timeout=120)
+        assert bench.returncode == 0 and "PING_MBULK" in bench.stdout, bench.stdout + bench.stderr
         r.proc.send_signal(signal.SIGTERM)
         assert r.proc.wait(timeout=60) == 0
         r.wait_for(r"^stopped", timeout=5)
