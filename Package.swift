@@ -110,7 +110,7 @@ let package = Package(
             name: "Runner",
             dependencies: ["ImageBuilder", "CSwiftletHost", "CLibvirt"]
         ),
-        .target(name: "Bench"),
+        .target(name: "Bench", dependencies: ["Runner"]),
         .executableTarget(
             name: "swiftlet",
             dependencies: [

@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import Runner
 
 /// One redis-benchmark invocation and its CSV output.
 public enum RedisBenchmark {
@@ -34,36 +34,28 @@ public enum RedisBenchmark {
         throw BenchError("redis-benchmark -t \(group) -P \(pipeline) on port \(port) stalled twice: a connection that never answers")
     }
 
-    /// Nil when the run did not finish before `deadline` seconds (it is then killed).
+    /// Nil when the run did not finish before `deadline` seconds (it is then killed). The
+    /// process is tied to this one (parent-death signal), so a killed `swiftlet bench` leaves no
+    /// redis-benchmark behind either.
     static func runOnce(port: Int, group: String, requests: Int, clients: Int, pipeline: Int, cpu: Int,
                         deadline: TimeInterval) throws -> [Row]? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["taskset", "-c", String(cpu), "redis-benchmark", "-h", "127.0.0.1", "-p", String(port),
-                             "-c", String(clients), "-n", String(requests), "-P", String(pipeline), "-t", group, "--csv"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        try process.run()
-        // Drain both pipes while it runs so a full pipe cannot block it.
-        let stdout = Collected(), stderr = Collected()
-        let reader = DispatchGroup()
-        DispatchQueue.global().async(group: reader) { stdout.data = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: reader) { stderr.data = err.fileHandleForReading.readDataToEndOfFile() }
-        if finished.wait(timeout: .now() + deadline) == .timedOut {
-            process.terminate()
-            finished.wait()
-            reader.wait()
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-redis-benchmark-\(getpid()).csv")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let process = try TiedProcess(["taskset", "-c", String(cpu), "redis-benchmark", "-h", "127.0.0.1", "-p", String(port),
+                                       "-c", String(clients), "-n", String(requests), "-P", String(pipeline), "-t", group, "--csv"],
+                                      logPath: output)
+        let end = Date().addingTimeInterval(deadline)
+        while process.isRunning && Date() < end { usleep(20_000) }
+        if process.isRunning {
+            process.stop(grace: 1)
             return nil
         }
-        reader.wait()
-        let data = stdout.data, errors = stderr.data
-        guard process.terminationStatus == 0 else {
-            throw BenchError("redis-benchmark -t \(group) -P \(pipeline) on port \(port) failed: \(String(decoding: errors, as: UTF8.self))")
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        guard process.exitCode == 0 else {
+            throw BenchError("redis-benchmark -t \(group) -P \(pipeline) on port \(port) failed: \(text.suffix(500))")
         }
-        return try parse(String(decoding: data, as: UTF8.self))
+        // stdout and stderr share the file: the CSV is the lines in quotes.
+        return try parse(text.split(separator: "\n").filter { $0.hasPrefix("\"") }.joined(separator: "\n"))
     }
 
     /// `"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"`
@@ -81,11 +73,6 @@ public enum RedisBenchmark {
             return Row(test: name, rps: r, p50: a, p99: b)
         }
     }
-}
-
-/// One pipe's bytes, written by its reader task and read after the group is waited for.
-private final class Collected: @unchecked Sendable {
-    var data = Data()
 }
 
 public struct BenchError: Error, CustomStringConvertible {

@@ -20,6 +20,12 @@ public final class TiedProcess {
 
     deinit { stop() }
 
+    /// The exit code once it has exited normally (nil while running or when killed by a signal).
+    public var exitCode: Int32? {
+        guard !isRunning, let status, status & 0x7f == 0 else { return nil }
+        return (status >> 8) & 0xff
+    }
+
     public var isRunning: Bool {
         guard status == nil else { return false }
         var s: Int32 = 0
