@@ -42,8 +42,7 @@ extension CommandTable {
                 else if option.equalsIgnoringCase("NOSAVE") { save = false }
                 else { return ctx.out.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.") }
             }
-            ctx.server.publishDirty(&ctx)
-            let changes = ctx.server.stats.changesSinceSave.load(ordering: .relaxed)
+            let changes = changesSoFar(&ctx)
             if let error = ctx.server.hooks.reload(save: save, flush: flush, merge: merge, changes: changes) {
                 ctx.out.error(error)
             } else {
@@ -52,11 +51,16 @@ extension CommandTable {
         },
     ]
 
-    /// The snapshot and the change counter it accounts for (this connection's own pending
-    /// changes are published first so they count).
+    /// The snapshot and the change counter it accounts for.
     static func takeSnapshot(_ ctx: inout CommandContext) -> (KeyspaceSnapshot, Int) {
-        ctx.server.publishDirty(&ctx)
-        let changes = ctx.server.stats.changesSinceSave.load(ordering: .relaxed)
+        let changes = changesSoFar(&ctx)
         return (ctx.keyspace.snapshotHoldingLocks(now: ctx.now), changes)
+    }
+
+    /// The server's change counter, this connection's own pending changes published first so
+    /// that they count.
+    static func changesSoFar(_ ctx: inout CommandContext) -> Int {
+        ctx.server.publishDirty(&ctx)
+        return ctx.server.stats.changesSinceSave.load(ordering: .relaxed)
     }
 }

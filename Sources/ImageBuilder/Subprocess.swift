@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs the host programs the build drives (swift, make, tar, strip, mkfs.ext4).
-enum Subprocess {
+public enum Subprocess {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
@@ -33,7 +33,7 @@ enum Subprocess {
     }
 
     /// Runs `arguments` and returns what it printed on stdout.
-    static func output(_ arguments: [String]) throws -> String {
+    public static func output(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments

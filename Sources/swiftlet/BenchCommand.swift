@@ -77,26 +77,18 @@ extension Swiftlet {
                                                        pipelines: depths, serverCPU: serverCPU, clientCPU: clientCPU))
             // The guest: one vCPU, it and QEMU's own threads on the server CPU, so the VM as a
             // whole gets the one core the host server gets.
-            var spec = try VMSpec(imageDirectory: imageURL, hostPort: Self.freePort(), workDirectory: work)
+            var spec = try VMSpec(imageDirectory: imageURL, hostPort: RunSession.freePort(), workDirectory: work)
             spec.vcpus = 1
             spec.vcpuPins = [serverCPU]
             spec.emulatorPins = [serverCPU]
-            var probe = false
-            switch accel {
-            case "tcg": spec.accelerator = .tcg
-            case "kvm": spec.accelerator = .kvm
-            case "auto":
-                let decision = AcceleratorChoice.auto()
-                spec.accelerator = decision.accelerator
-                probe = decision.accelerator == .kvm
-                if let reason = decision.reason { say(reason) }
-            default: throw ValidationError("--accel must be auto, kvm or tcg")
-            }
+            guard let decision = AcceleratorChoice.resolve(accel) else { throw ValidationError("--accel must be auto, kvm or tcg") }
+            spec.accelerator = decision.accelerator
+            if let reason = decision.reason { say(reason) }
             let guest = try RunSession(spec: spec, log: say)
             say("booting the guest (console: \(spec.consolePath.path))")
             let ready: RunSession.Ready
             do {
-                ready = try guest.start(readyTimeout: 180, probeKVM: probe)
+                ready = try guest.start(readyTimeout: 180, probeKVM: decision.probeKVM)
             } catch {
                 throw BenchError("\(error)\n\(guest.failureDetails())")
             }
@@ -112,7 +104,7 @@ extension Swiftlet {
             }
             let hostServer = imageURL.appendingPathComponent(serverFile).path
             func startServer(_ name: String, _ argv: [String]) throws {
-                let port = Self.freePort()
+                let port = RunSession.freePort()
                 try RunSession.checkPortFree(port)
                 let process = try TiedProcess(["taskset", "-c", String(serverCPU)] + argv + ["--port", String(port), "--bind", "127.0.0.1", "--save", ""],
                                               logPath: work.appendingPathComponent("\(name).log"))
@@ -168,34 +160,9 @@ extension Swiftlet {
             try? FileManager.default.removeItem(at: work)
         }
 
-        static func freePort() -> Int {
-            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(s) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-                    bind(s, p, length)
-                    return getsockname(s, p, &length)
-                }
-            }
-            return Int(UInt16(bigEndian: address.sin_port))
-        }
-
         static func environment(accelerator: VMSpec.Accelerator, manifest: Manifest) -> [String: String] {
             func firstLine(_ argv: [String]) -> String {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                p.arguments = argv
-                let pipe = Pipe()
-                p.standardOutput = pipe
-                p.standardError = FileHandle.nullDevice
-                guard (try? p.run()) != nil else { return "unknown" }
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                p.waitUntilExit()
-                return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "unknown"
+                (try? Subprocess.output(argv))?.split(separator: "\n").first.map(String.init) ?? "unknown"
             }
             let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
             let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":", maxSplits: 1).last

@@ -79,17 +79,9 @@ extension Swiftlet {
                 }
             }
             if let emulatorPin { spec.emulatorPins = try Pinning.parseList(emulatorPin) }
-            var probe = false
-            switch accel {
-            case "tcg": spec.accelerator = .tcg
-            case "kvm": spec.accelerator = .kvm
-            case "auto":
-                let decision = AcceleratorChoice.auto()
-                spec.accelerator = decision.accelerator
-                probe = decision.accelerator == .kvm
-                if let reason = decision.reason { say(reason) }
-            default: throw ValidationError("--accel must be auto, kvm or tcg")
-            }
+            guard let decision = AcceleratorChoice.resolve(accel) else { throw ValidationError("--accel must be auto, kvm or tcg") }
+            spec.accelerator = decision.accelerator
+            if let reason = decision.reason { say(reason) }
 
             // Ctrl-C and SIGTERM ask for an orderly stop; QEMU is in its own process group and
             // does not see the terminal's Ctrl-C itself.
@@ -112,7 +104,7 @@ extension Swiftlet {
             say("console: \(spec.consolePath.path)")
             let ready: RunSession.Ready
             do {
-                ready = try session.start(readyTimeout: readyTimeout, probeKVM: probe)
+                ready = try session.start(readyTimeout: readyTimeout, probeKVM: decision.probeKVM)
             } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n\(session.failureDetails())\n".utf8))
                 throw ExitCode.failure
