@@ -91,8 +91,13 @@ public typealias CommandHandler = @Sendable (inout CommandContext) -> Void
 /// table is being built, before any thread can see the command.
 public final class Command: @unchecked Sendable {
     public let name: String
-    /// The lower-case name as bytes, for the connection's one-entry lookup cache.
-    public let nameBytes: [UInt8]
+    /// The name's bytes, each OR 0x20 (ASCII lower case), packed little-endian into two words,
+    /// zero-padded: the connection's one-entry lookup cache compares against these without
+    /// touching (and reference counting) an array. Names longer than 16 bytes never hit the cache.
+    @usableFromInline let nameWords: (UInt64, UInt64)
+    @usableFromInline let nameLength: Int
+    /// True for containers (CONFIG, CLIENT, ...): the second argument names a subcommand.
+    public let hasSubcommands: Bool
     /// `parent|name` for subcommands (what COMMAND LIST and CLIENT LIST show), else `name`.
     public private(set) var fullName: String
     /// Redis convention: N means exactly N arguments including the name, -N means at least N.
@@ -114,7 +119,13 @@ public final class Command: @unchecked Sendable {
                 handler: @escaping CommandHandler = { _ in }) {
         self.runsWithoutSubcommand = runsWithoutSubcommand
         self.name = name
-        self.nameBytes = Array(name.utf8)
+        var words: (UInt64, UInt64) = (0, 0)
+        for (i, byte) in name.utf8.prefix(16).enumerated() {
+            if i < 8 { words.0 |= UInt64(byte | 0x20) << (8 * i) } else { words.1 |= UInt64(byte | 0x20) << (8 * (i - 8)) }
+        }
+        self.nameWords = words
+        self.nameLength = name.utf8.count
+        self.hasSubcommands = !subcommands.isEmpty
         self.fullName = name
         self.arity = arity
         self.flags = flags
@@ -138,12 +149,15 @@ public final class Command: @unchecked Sendable {
     /// True when `arg` is this command's name in any letter case.
     @inlinable
     public func isNamed(_ arg: ByteBuffer) -> Bool {
-        guard arg.readableBytes == nameBytes.count else { return false }
+        let n = nameLength
+        guard arg.readableBytes == n, n <= 16 else { return false }
         return arg.withUnsafeReadableBytes { raw in
-            nameBytes.withUnsafeBufferPointer { name in
-                for i in 0..<raw.count where raw[i] | 0x20 != name[i] | 0x20 { return false }
-                return true
+            var w0: UInt64 = 0, w1: UInt64 = 0
+            for i in 0..<n {
+                let b = UInt64(raw[i] | 0x20)
+                if i < 8 { w0 |= b << UInt64(8 * i) } else { w1 |= b << UInt64(8 * (i - 8)) }
             }
+            return w0 == nameWords.0 && w1 == nameWords.1
         }
     }
 

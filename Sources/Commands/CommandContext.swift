@@ -13,7 +13,10 @@ import RESP
 ///   save rules, and wakes clients blocked on the key.
 /// - Exactly one reply per invocation (a blocking command that blocks replies later).
 public struct CommandContext {
-    public var args: [ByteBuffer]
+    public var args: [ByteBuffer] {
+        // The recorded slots describe the previous arguments.
+        didSet { argSlots.removeAll(keepingCapacity: true) }
+    }
     public var out: ReplyWriter
     public let keyspace: Keyspace
     public let client: ClientState
@@ -39,8 +42,11 @@ public struct CommandContext {
     public var blockedWaiter: BlockedWaiter?
     /// The last top-level command this client looked up (one-entry lookup cache).
     public var lastCommand: Command? = nil
-    /// Name of the last command dispatched (CLIENT LIST `cmd=`).
-    public var lastCommandName = "NULL"
+    /// The last command dispatched (CLIENT LIST `cmd=`). Commands live as long as the process
+    /// (the table is static), so no reference count is kept: storing a strong reference cost an
+    /// atomic retain and release per command.
+    public unowned(unsafe) var lastRun: Command? = nil
+    public var lastCommandName: String { lastRun?.fullName ?? "NULL" }
     /// Set by QUIT and CLIENT KILL of oneself: close once the reply is written.
     public var closeAfterReply = false
 
@@ -49,7 +55,6 @@ public struct CommandContext {
     public mutating func begin(now: Int64) {
         self.now = now
         self.db = client.db
-        self.memoKey = nil
         self.stillBlocked = false
         self.servingBlocked = false
         self.inTransaction = false
@@ -68,23 +73,60 @@ public struct CommandContext {
 
     // MARK: key placement
 
-    /// One-entry memo of the last key's slot: a command names the same key to the lock step, the
-    /// lookup and the write, and hashing it once is enough. `memoKey` keeps the key's storage
-    /// alive, so an equal base address and length can only mean the same bytes.
-    @usableFromInline var memoKey: ByteBuffer? = nil
-    @usableFromInline var memoSlot = 0
+    /// Slots already computed for key arguments, by argument index (-1 where unknown). The
+    /// dispatcher fills it while it computes the lock mask, so a handler's lookups and writes do
+    /// not hash the key again. A key is recognised by address and length: the arguments stay
+    /// alive for the whole command, so a key with an argument's address and length is that
+    /// argument's bytes (and no reference to it needs to be kept, which costs a retain and a
+    /// release per command).
+    @usableFromInline var argSlots: [Int] = []
+    /// Where the last key was found in `argSlots`: handlers visit keys in argument order.
+    @usableFromInline var slotHint = 0
 
-    /// The key's slot (see `KeySlot`), hashed at most once per key per command.
+    /// The key's slot (see `KeySlot`), hashed at most once per key argument per command.
     @inlinable
     public mutating func slot(of key: ByteBuffer) -> Int {
-        if let memo = memoKey, memo.readableBytes == key.readableBytes,
-           memo.withUnsafeReadableBytes({ m in key.withUnsafeReadableBytes { $0.baseAddress == m.baseAddress } }) {
-            return memoSlot
+        let n = min(argSlots.count, args.count)
+        if n > 0 {
+            let length = key.readableBytes
+            let address = key.withUnsafeReadableBytes { $0.baseAddress }
+            var i = slotHint < n ? slotHint : 0
+            // The hint, then the next two arguments (MSET's keys are two apart).
+            for _ in 0..<min(n, 3) {
+                if argSlots[i] >= 0, args[i].readableBytes == length,
+                   args[i].withUnsafeReadableBytes({ $0.baseAddress }) == address {
+                    slotHint = i
+                    return argSlots[i]
+                }
+                i = i + 1 < n ? i + 1 : 0
+            }
         }
-        let s = KeySlot.slot(key)
-        memoKey = key
-        memoSlot = s
-        return s
+        return KeySlot.slot(key)
+    }
+
+    /// Records the slot of the key at `keyIndex` and returns the shard to lock.
+    @inlinable
+    public mutating func computeSlots(keyIndex: Int) -> UInt64 {
+        argSlots.removeAll(keepingCapacity: true)
+        for _ in 0..<keyIndex { argSlots.append(-1) }
+        let s = KeySlot.slot(args[keyIndex])
+        argSlots.append(s)
+        slotHint = keyIndex
+        return 1 << UInt64(KeySlot.shard(ofSlot: s))
+    }
+
+    /// Records the slot of every key argument at `positions` and returns the shards to lock.
+    public mutating func computeSlots(positions: [Int]) -> UInt64 {
+        argSlots.removeAll(keepingCapacity: true)
+        for _ in 0..<args.count { argSlots.append(-1) }
+        var mask: UInt64 = 0
+        for p in positions where p < args.count {
+            let s = KeySlot.slot(args[p])
+            argSlots[p] = s
+            mask |= 1 << UInt64(KeySlot.shard(ofSlot: s))
+        }
+        slotHint = positions.first ?? 0
+        return mask
     }
 
     /// The key's shard and its table index inside the shard's databases.
@@ -173,7 +215,7 @@ public struct CommandContext {
     // MARK: writing
 
     /// Replaces the key's value (expiry cleared unless `keepTTL`) and records the change.
-    public mutating func set(_ key: ByteBuffer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
+    public mutating func set(_ key: ByteBuffer, _ value: consuming Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
         let (shard, table) = place(key)
         if keepTTL, let old = shard.dbs[db].entry(key, table: table), Database.isExpired(old, now: now) {
             expire(key, in: shard)

@@ -33,29 +33,30 @@ extension ServerRuntime {
     }
 
     private func dispatchReplying(_ ctx: inout CommandContext) -> DispatchOutcome {
-        let client = ctx.client
+        // `ctx.client` is read afresh after each call that takes `ctx` inout: a local copy of the
+        // reference would cost a retain and a release per command.
         guard let command = resolve(&ctx) else {
-            if client.inMulti { client.multiFailed = true }
+            if ctx.client.inMulti { ctx.client.multiFailed = true }
             stats.errorReplies.wrappingIncrement(ordering: .relaxed)
             return .done
         }
-        ctx.lastCommandName = command.fullName
-        if !client.authenticated && !command.flags.contains(.noAuth) {
+        ctx.lastRun = command
+        if !ctx.client.authenticated && !command.flags.contains(.noAuth) {
             ctx.out.error("NOAUTH Authentication required.")
             return .done
         }
-        if client.proto == .resp2 && client.subscriptionCount > 0 && !command.flags.contains(.pubsubContext) {
+        if ctx.client.proto == .resp2 && ctx.client.subscriptionCount > 0 && !command.flags.contains(.pubsubContext) {
             ctx.out.error("ERR Can't execute '\(command.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
             return .done
         }
         if diskErrorRefusesWrites.load(ordering: .relaxed), command.flags.contains(.write) || command.name == "ping" {
             // Redis refuses PING too, so that health checks notice the broken persistence.
             ctx.out.error(Self.misconfError)
-            if client.inMulti { client.multiFailed = true }
+            if ctx.client.inMulti { ctx.client.multiFailed = true }
             return .done
         }
-        if client.inMulti && !command.flags.contains(.noMulti) {
-            client.multiQueue!.append(ctx.args.map { $0.owned() })
+        if ctx.client.inMulti && !command.flags.contains(.noMulti) {
+            ctx.client.multiQueue!.append(ctx.args.map { $0.owned() })
             ctx.out.simple("QUEUED")
             return .done
         }
@@ -82,7 +83,7 @@ extension ServerRuntime {
             ctx.out.error("ERR unknown command '\(ctx.args[0].string.prefix(128))', with args beginning with: \(list)")
             return nil
         }
-        if command.subcommands.isEmpty {
+        if !command.hasSubcommands {
             guard command.acceptsArgumentCount(ctx.args.count) else {
                 ctx.out.error("ERR wrong number of arguments for '\(command.name)' command")
                 return nil
@@ -108,12 +109,18 @@ extension ServerRuntime {
 
     /// Runs a resolved command under its shard locks, then does the after-command work.
     public func run(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
+        // Hashing the keys through the context records their slots for the handler.
         let mask: UInt64
         if let keyIndex = command.singleKeyIndex, keyIndex < ctx.args.count {
-            // The common single-key case; hashing through the context primes its slot memo.
-            mask = 1 << UInt64(KeySlot.shard(ofSlot: ctx.slot(of: ctx.args[keyIndex])))
+            mask = ctx.computeSlots(keyIndex: keyIndex)
+        } else if command.flags.contains(.noKeyspace) {
+            ctx.argSlots.removeAll(keepingCapacity: true)
+            mask = 0
+        } else if command.flags.contains(.wholeKeyspace) {
+            ctx.argSlots.removeAll(keepingCapacity: true)
+            mask = Keyspace.allShardsMask
         } else {
-            mask = command.lockMask(ctx.args)
+            mask = ctx.computeSlots(positions: command.keys.positions(in: ctx.args))
         }
         keyspace.lock(mask)
         ctx.lockedMask = mask

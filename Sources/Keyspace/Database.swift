@@ -65,13 +65,14 @@ public struct Database: Sendable {
     /// Stores `value`, replacing any old value. The expiry becomes `expireAt` unless `keepTTL`.
     /// Returns true when the key did not exist.
     @discardableResult
-    public mutating func set(_ key: ByteBuffer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false, clock: UInt32 = 0,
+    public mutating func set(_ key: ByteBuffer, _ value: consuming Value, expireAt: Int64 = 0, keepTTL: Bool = false, clock: UInt32 = 0,
                              table: Int? = nil) -> Bool {
         let t = table ?? Database.table(key)
         if let index = tables[t].index(forKey: key) {
-            let oldExpire = tables[t].values[index].expireAt
-            let newExpire = keepTTL ? oldExpire : expireAt
-            tables[t].values[index] = Entry(value: value, expireAt: newExpire, lastAccess: clock)
+            // One in-place access to the stored entry: reading `.expireAt` through the `values`
+            // getter first would copy the whole entry (a retain and release of its value).
+            let (oldExpire, newExpire) = Database.replace(&tables[t].values[index], with: value, expireAt: expireAt,
+                                                          keepTTL: keepTTL, clock: clock)
             if oldExpire != 0 && newExpire == 0 { volatile.remove(key) }
             if oldExpire == 0 && newExpire != 0 { volatile.insert(tables[t].keys[index]) }
             return false
@@ -81,6 +82,16 @@ public struct Database: Sendable {
         count += 1
         if expireAt != 0 { volatile.insert(stored) }
         return true
+    }
+
+    @inlinable
+    static func replace(_ entry: inout Entry, with value: consuming Value, expireAt: Int64, keepTTL: Bool,
+                        clock: UInt32) -> (old: Int64, new: Int64) {
+        let old = entry.expireAt
+        entry.value = value
+        entry.lastAccess = clock
+        if !keepTTL { entry.expireAt = expireAt }
+        return (old, entry.expireAt)
     }
 
     /// Mutates the entry in place: when the collection inside is uniquely referenced it is not

@@ -53,27 +53,60 @@ public struct ShardStats: Sendable {
     public init() {}
 }
 
-/// A 1/64th of the keyspace, across every numbered database, behind one lock.
-///
-/// SAFETY: `@unchecked Sendable` because every mutable field is only read or written while
-/// `lock` is held: commands reach shards only under the locks the dispatcher takes for them
-/// (`Keyspace.lock(_:)`), other code through `lock.withLock`.
-public final class Shard: @unchecked Sendable {
-    public let lock: ShardMutex
+/// The mutable contents of one shard; lives in memory owned by the `Keyspace`.
+public struct ShardState {
     public var dbs: [Database]
     /// WATCHed keys of this shard and the sessions watching them.
     public var watchers: [WatchedKey: [WatchToken]] = [:]
     public var stats = ShardStats()
 
-    init(databases: Int, lock: ShardMutex) {
+    init(databases: Int) {
         dbs = Array(repeating: Database(), count: databases)
+    }
+}
+
+/// A 1/64th of the keyspace, across every numbered database, behind one lock.
+///
+/// A handle (two pointers) rather than a class: every command reaches one or more shards, and
+/// passing a class reference around costs an atomic retain and release each time it is copied,
+/// which profiles of pipelined writes showed as a large share of the server's time. The state
+/// lives in memory the `Keyspace` allocates once and frees in its deinit, so a handle must not
+/// outlive its keyspace (commands reach shards only through a keyspace they hold).
+///
+/// SAFETY: `@unchecked Sendable` because every mutable field is only read or written while
+/// `lock` is held: commands reach shards only under the locks the dispatcher takes for them
+/// (`Keyspace.lock(_:)`), other code through `lock.withLock`.
+public struct Shard: @unchecked Sendable {
+    public let lock: ShardMutex
+    @usableFromInline let state: UnsafeMutablePointer<ShardState>
+
+    init(lock: ShardMutex, state: UnsafeMutablePointer<ShardState>) {
         self.lock = lock
+        self.state = state
+    }
+
+    @inlinable
+    public var dbs: [Database] {
+        _read { yield state.pointee.dbs }
+        nonmutating _modify { yield &state.pointee.dbs }
+    }
+
+    @inlinable
+    public var watchers: [WatchedKey: [WatchToken]] {
+        _read { yield state.pointee.watchers }
+        nonmutating _modify { yield &state.pointee.watchers }
+    }
+
+    @inlinable
+    public var stats: ShardStats {
+        _read { yield state.pointee.stats }
+        nonmutating _modify { yield &state.pointee.stats }
     }
 
     /// Marks every session watching `key` dirty (Redis's `touchWatchedKey`).
     @inlinable
     public func touchWatched(db: Int, key: ByteBuffer) {
-        guard !watchers.isEmpty, let tokens = watchers[WatchedKey(db: db, key: key)] else { return }
+        guard !state.pointee.watchers.isEmpty, let tokens = watchers[WatchedKey(db: db, key: key)] else { return }
         for token in tokens { token.dirty.store(true, ordering: .relaxed) }
     }
 
@@ -107,12 +140,15 @@ public final class Shard: @unchecked Sendable {
 /// order (so two commands can never wait on each other in a cycle), runs, and unlocks. Commands
 /// that touch the whole keyspace (KEYS, FLUSHALL, DBSIZE, EXEC of such commands) lock all shards.
 ///
-/// SAFETY: `@unchecked Sendable` because of the raw mutex array, which is written only by init
-/// and deinit.
+/// SAFETY: `@unchecked Sendable` because of the raw mutex, shard-state and handle buffers, which
+/// are written only by init and deinit (the shard states themselves are guarded by the mutexes).
 public final class Keyspace: @unchecked Sendable {
-    public let shards: [Shard]
+    /// The shard handles, in a buffer rather than an Array so that reading one is a plain load
+    /// (no reference counting of an array's storage on the command path).
+    public let shards: UnsafeBufferPointer<Shard>
     public let databaseCount: Int
     @usableFromInline let mutexes: UnsafeMutablePointer<pthread_mutex_t>
+    let states: UnsafeMutablePointer<ShardState>
 
     public static let allShardsMask: UInt64 = ~0
 
@@ -121,12 +157,22 @@ public final class Keyspace: @unchecked Sendable {
         let mutexes = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: KeySlot.shardCount)
         for i in 0..<KeySlot.shardCount { pthread_mutex_init(mutexes + i, nil) }
         self.mutexes = mutexes
-        shards = (0..<KeySlot.shardCount).map { Shard(databases: databases, lock: ShardMutex(pointer: mutexes + $0)) }
+        let states = UnsafeMutablePointer<ShardState>.allocate(capacity: KeySlot.shardCount)
+        states.initialize(repeating: ShardState(databases: databases), count: KeySlot.shardCount)
+        self.states = states
+        let handles = UnsafeMutablePointer<Shard>.allocate(capacity: KeySlot.shardCount)
+        for i in 0..<KeySlot.shardCount {
+            (handles + i).initialize(to: Shard(lock: ShardMutex(pointer: mutexes + i), state: states + i))
+        }
+        shards = UnsafeBufferPointer(start: handles, count: KeySlot.shardCount)
     }
 
     deinit {
         for i in 0..<KeySlot.shardCount { pthread_mutex_destroy(mutexes + i) }
         mutexes.deallocate()
+        states.deinitialize(count: KeySlot.shardCount)
+        states.deallocate()
+        shards.deallocate()
     }
 
     @inlinable
