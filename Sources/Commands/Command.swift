@@ -91,10 +91,12 @@ public typealias CommandHandler = @Sendable (inout CommandContext) -> Void
 /// table is being built, before any thread can see the command.
 public final class Command: @unchecked Sendable {
     public let name: String
-    /// The name's bytes, each OR 0x20 (ASCII lower case), packed little-endian into two words,
-    /// zero-padded: the connection's one-entry lookup cache compares against these without
-    /// touching (and reference counting) an array. Names longer than 16 bytes never hit the cache.
-    @usableFromInline let nameWords: (UInt64, UInt64)
+    /// The name as two overlapping little-endian loads, every byte OR 0x20 (ASCII lower case):
+    /// the first and last 8 bytes (4 for names of 4-7 bytes; for shorter names the bytes one by
+    /// one). The connection's one-entry lookup cache compares a request's first argument with
+    /// these in a few instructions, without touching (and reference counting) an array.
+    @usableFromInline let nameHead: UInt64
+    @usableFromInline let nameTail: UInt64
     @usableFromInline let nameLength: Int
     /// True for containers (CONFIG, CLIENT, ...): the second argument names a subcommand.
     public let hasSubcommands: Bool
@@ -119,12 +121,9 @@ public final class Command: @unchecked Sendable {
                 handler: @escaping CommandHandler = { _ in }) {
         self.runsWithoutSubcommand = runsWithoutSubcommand
         self.name = name
-        var words: (UInt64, UInt64) = (0, 0)
-        for (i, byte) in name.utf8.prefix(16).enumerated() {
-            if i < 8 { words.0 |= UInt64(byte | 0x20) << (8 * i) } else { words.1 |= UInt64(byte | 0x20) << (8 * (i - 8)) }
-        }
-        self.nameWords = words
-        self.nameLength = name.utf8.count
+        let bytes = Array(name.utf8)
+        (nameHead, nameTail) = bytes.withUnsafeBytes { Command.nameWords($0) }
+        self.nameLength = bytes.count
         self.hasSubcommands = !subcommands.isEmpty
         self.fullName = name
         self.arity = arity
@@ -149,16 +148,26 @@ public final class Command: @unchecked Sendable {
     /// True when `arg` is this command's name in any letter case.
     @inlinable
     public func isNamed(_ arg: ByteBuffer) -> Bool {
-        let n = nameLength
-        guard arg.readableBytes == n, n <= 16 else { return false }
-        return arg.withUnsafeReadableBytes { raw in
-            var w0: UInt64 = 0, w1: UInt64 = 0
-            for i in 0..<n {
-                let b = UInt64(raw[i] | 0x20)
-                if i < 8 { w0 |= b << UInt64(8 * i) } else { w1 |= b << UInt64(8 * (i - 8)) }
-            }
-            return w0 == nameWords.0 && w1 == nameWords.1
+        guard arg.readableBytes == nameLength, nameLength <= 16 else { return false }
+        let words = arg.withUnsafeReadableBytes { Command.nameWords($0) }
+        return words.head == nameHead && words.tail == nameTail
+    }
+
+    /// See `nameHead`: a name of up to 16 bytes as two words, case folded.
+    @inlinable
+    static func nameWords(_ raw: UnsafeRawBufferPointer) -> (head: UInt64, tail: UInt64) {
+        let n = raw.count
+        if n >= 8 {
+            return (raw.loadUnaligned(as: UInt64.self) | 0x2020_2020_2020_2020,
+                    raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) | 0x2020_2020_2020_2020)
         }
+        if n >= 4 {
+            return (UInt64(raw.loadUnaligned(as: UInt32.self) | 0x2020_2020),
+                    UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) | 0x2020_2020))
+        }
+        var head: UInt64 = 0
+        for i in 0..<n { head |= UInt64(raw[i] | 0x20) << UInt64(8 * i) }
+        return (head, 0)
     }
 
     public func acceptsArgumentCount(_ n: Int) -> Bool {

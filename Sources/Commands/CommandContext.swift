@@ -41,7 +41,7 @@ public struct CommandContext {
     /// Set by a blocking command that blocked: the connection waits for the waiter's reply.
     public var blockedWaiter: BlockedWaiter?
     /// The last top-level command this client looked up (one-entry lookup cache).
-    public var lastCommand: Command? = nil
+    public var lastCommand: Unmanaged<Command>? = nil
     /// The last command dispatched (CLIENT LIST `cmd=`). Commands live as long as the process
     /// (the table is static), so no reference count is kept: storing a strong reference cost an
     /// atomic retain and release per command.

@@ -35,11 +35,16 @@ extension ServerRuntime {
     private func dispatchReplying(_ ctx: inout CommandContext) -> DispatchOutcome {
         // `ctx.client` is read afresh after each call that takes `ctx` inout: a local copy of the
         // reference would cost a retain and a release per command.
-        guard let command = resolve(&ctx) else {
+        guard let resolved = resolve(&ctx) else {
             if ctx.client.inMulti { ctx.client.multiFailed = true }
             stats.errorReplies.wrappingIncrement(ordering: .relaxed)
             return .done
         }
+        // Commands live as long as the table (for the process): borrow, do not retain.
+        return resolved._withUnsafeGuaranteedRef { dispatchResolved($0, &ctx) }
+    }
+
+    private func dispatchResolved(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
         ctx.lastRun = command
         if !ctx.client.authenticated && !command.flags.contains(.noAuth) {
             ctx.out.error("NOAUTH Authentication required.")
@@ -66,15 +71,16 @@ extension ServerRuntime {
     static let misconfError = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
 
     /// Looks up the command (and subcommand) and checks arity; replies the error and returns nil
-    /// when the invocation is not valid.
-    func resolve(_ ctx: inout CommandContext) -> Command? {
+    /// when the invocation is not valid. Commands live as long as the table that holds them, so
+    /// the result is not retained (that was an atomic increment and decrement per command).
+    func resolve(_ ctx: inout CommandContext) -> Unmanaged<Command>? {
         // Clients tend to repeat a command (pipelines, benchmarks): try the last one first.
-        let command: Command
-        if let cached = ctx.lastCommand, cached.isNamed(ctx.args[0]) {
-            command = cached
+        let top: Unmanaged<Command>
+        if let cached = ctx.lastCommand, cached._withUnsafeGuaranteedRef({ $0.isNamed(ctx.args[0]) }) {
+            top = cached
         } else if let found = table.lookup(ctx.args[0]) {
-            command = found
-            ctx.lastCommand = found
+            top = .passUnretained(found)
+            ctx.lastCommand = top
         } else {
             var list = ""
             for arg in ctx.args.dropFirst() where list.utf8.count < 128 {
@@ -83,14 +89,19 @@ extension ServerRuntime {
             ctx.out.error("ERR unknown command '\(ctx.args[0].string.prefix(128))', with args beginning with: \(list)")
             return nil
         }
+        return top._withUnsafeGuaranteedRef { validate($0, &ctx) }
+    }
+
+    /// Arity check, and the subcommand of a container command.
+    private func validate(_ command: Command, _ ctx: inout CommandContext) -> Unmanaged<Command>? {
         if !command.hasSubcommands {
             guard command.acceptsArgumentCount(ctx.args.count) else {
                 ctx.out.error("ERR wrong number of arguments for '\(command.name)' command")
                 return nil
             }
-            return command
+            return .passUnretained(command)
         }
-        if ctx.args.count == 1 && command.runsWithoutSubcommand { return command }
+        if ctx.args.count == 1 && command.runsWithoutSubcommand { return .passUnretained(command) }
         guard ctx.args.count >= 2 else {
             ctx.out.error("ERR wrong number of arguments for '\(command.name)' command")
             return nil
@@ -104,7 +115,7 @@ extension ServerRuntime {
             ctx.out.error("ERR wrong number of arguments for '\(command.name)|\(sub.name)' command")
             return nil
         }
-        return sub
+        return .passUnretained(sub)
     }
 
     /// Runs a resolved command under its shard locks, then does the after-command work.

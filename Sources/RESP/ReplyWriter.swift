@@ -41,6 +41,9 @@ public struct ReplyWriter {
         }
     }
 
+    // Disfavoured so that a literal (`simple("PONG")`) takes the StaticString path above, which is
+    // one buffer operation instead of three.
+    @_disfavoredOverload
     @inlinable public mutating func simple(_ text: String) {
         buffer.writeInteger(UInt8(ascii: "+"))
         buffer.writeString(text)
@@ -227,7 +230,11 @@ public struct ReplyWriter {
     }
 
     @inlinable mutating func writeCRLF() {
-        buffer.writeInteger(UInt16(0x0D0A))   // "\r\n", big-endian by default
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 2) { out in
+            out[0] = 13
+            out[1] = 10
+            return 2
+        }
     }
 
     @inlinable public mutating func writeDecimal(_ value: Int) {

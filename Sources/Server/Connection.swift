@@ -19,7 +19,9 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     private let runtime: ServerRuntime
     private let server: SwiftletServer
     private var parser: CommandParser
-    private var ctx: CommandContext!
+    /// Not an Optional: every access to an implicitly unwrapped struct copied it out first (and
+    /// retained everything it holds), several times per command.
+    private var ctx: CommandContext
     private var channelContext: ChannelHandlerContext?
     private let eventLoop: EventLoop
     let state: ClientState
@@ -69,6 +71,9 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
                             now: currentTimeMillis())
         state.authenticated = !server.requiresAuth
         parser.authenticated = state.authenticated
+        ctx = CommandContext(args: [], out: ReplyWriter(buffer: channel.allocator.buffer(capacity: 1024)),
+                             keyspace: runtime.keyspace, client: state, server: runtime,
+                             now: currentTimeMillis(), db: 0)
     }
 
     static func describe(_ address: SocketAddress?) -> String {
@@ -84,9 +89,6 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     func handlerAdded(context: ChannelHandlerContext) {
         channelContext = context
         state.connection = self
-        ctx = CommandContext(args: [], out: ReplyWriter(buffer: context.channel.allocator.buffer(capacity: 1024)),
-                             keyspace: runtime.keyspace, client: state, server: runtime,
-                             now: currentTimeMillis(), db: 0)
         runtime.clients.add(state)
         let timeout = server.config.int("timeout")
         if timeout > 0 {
