@@ -195,7 +195,8 @@ public struct CommandContext {
         let now = self.now
         var expired = false
         let result = shard.dbs[db].modify(key, table: table) { slot -> R in
-            if let current = slot, Database.isExpired(current, now: now) {
+            // Only the expiry is read: binding the entry would copy (retain) its value.
+            if let expireAt = slot?.expireAt, expireAt != 0 && expireAt <= now {
                 slot = nil
                 expired = true
             }
@@ -241,18 +242,20 @@ public struct CommandContext {
                                       _ body: (inout T) -> R) -> Access<R> {
         let clock = self.clock
         return modifyLive(key) { slot -> Access<R> in
-            guard var current = slot else {
+            guard var current = slot.take() else {
                 guard create else { return .missing }
                 var fresh = kind.empty
                 let result = body(&fresh)
                 if !kind.isEmpty(fresh) { slot = Entry(value: kind.wrap(fresh), lastAccess: clock) }
                 return .found(result)
             }
-            guard var typed = kind.extract(current.value) else { return .wrongType }
-            // Drop every other reference to the collection (the slot and the copy in `current`)
-            // so the body mutates it in place instead of copying it on every write.
-            slot = nil
-            current.value = .string(ByteBuffer())
+            guard var typed = kind.extract(current.value) else {
+                slot = current
+                return .wrongType
+            }
+            // Drop every other reference to the collection (the slot was taken above; the copy
+            // in `current` goes here) so the body mutates it in place instead of copying it.
+            current.value = .hash([:])
             let result = body(&typed)
             if kind.isEmpty(typed) {
                 slot = nil

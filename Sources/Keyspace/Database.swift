@@ -94,21 +94,33 @@ public struct Database: Sendable {
         return (old, entry.expireAt)
     }
 
+    /// An empty dictionary is the stdlib's shared empty singleton: no allocation.
+    @inlinable
+    static func takeEntry(_ slot: inout Entry) -> Entry {
+        var taken = Entry(value: .hash([:]))
+        swap(&taken, &slot)
+        return taken
+    }
+
     /// Mutates the entry in place: when the collection inside is uniquely referenced it is not
     /// copied. The body sees nil for a missing key; leaving nil deletes the key, leaving a value
     /// creates or updates it.
     public mutating func modify<R>(_ key: ByteBuffer, table: Int? = nil, _ body: (inout Entry?) -> R) -> R {
         let t = table ?? Database.table(key)
         if let index = tables[t].index(forKey: key) {
-            var entry: Entry? = tables[t].values[index]
-            // Leave a placeholder so `entry` holds the only reference to the collection.
-            tables[t].values[index].value = .string(ByteBuffer())
+            // Swap the entry out for a placeholder, so `entry` holds the only reference to the
+            // collection (mutated in place, not copied) and no reference count changes hands.
+            let taken = Database.takeEntry(&tables[t].values[index])
+            let oldExpire = taken.expireAt
+            // `consume`: a plain copy would keep `taken` (and a second reference to the
+            // collection) alive until the end of the scope, so `body` would copy the collection.
+            var entry: Entry? = consume taken
             let result = body(&entry)
-            let oldExpire = tables[t].values[index].expireAt
-            if let entry {
-                tables[t].values[index] = entry
-                if oldExpire != 0 && entry.expireAt == 0 { volatile.remove(key) }
-                if oldExpire == 0 && entry.expireAt != 0 { volatile.insert(tables[t].keys[index]) }
+            if let updated = entry.take() {
+                let newExpire = updated.expireAt
+                tables[t].values[index] = updated
+                if oldExpire != 0 && newExpire == 0 { volatile.remove(key) }
+                if oldExpire == 0 && newExpire != 0 { volatile.insert(tables[t].keys[index]) }
             } else {
                 tables[t].remove(at: index)
                 count -= 1
