@@ -42,9 +42,13 @@ public final class BlockedWaiter: Sendable {
 /// registration); never the reverse.
 public final class BlockingRegistry: Sendable {
     private let waiters = NIOLockedValueBox<[WatchedKey: Deque<BlockedWaiter>]>([:])
-    private let waiterCount = ManagedAtomic<Int>(0)
+    /// Read by every write (`hasWaiters`). An `UnsafeAtomic` (a pointer, freed in deinit) rather
+    /// than a `ManagedAtomic` (a class): reading a class-held atomic retained and released it.
+    private let waiterCount = UnsafeAtomic<Int>.create(0)
 
     public init() {}
+
+    deinit { waiterCount.destroy() }
 
     /// Cheap check on the write path: is anyone blocked at all?
     public var hasWaiters: Bool { waiterCount.load(ordering: .relaxed) > 0 }

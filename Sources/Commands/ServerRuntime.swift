@@ -73,8 +73,9 @@ public final class ServerRuntime: @unchecked Sendable {
     public internal(set) var table: CommandTable
     public var hooks: (any ServerHooks)!
     /// `stop-writes-on-bgsave-error`: set while a failed background save makes the server refuse
-    /// writes (MISCONF); read by every write, maintained by the server's snapshot policy.
-    public let diskErrorRefusesWrites = ManagedAtomic<Bool>(false)
+    /// writes (MISCONF); read by every command, maintained by the server's snapshot policy. An
+    /// `UnsafeAtomic` (freed in deinit): reading a class-held `ManagedAtomic` retained it.
+    public let diskErrorRefusesWrites = UnsafeAtomic<Bool>.create(false)
     /// Active expiry may be switched off by DEBUG SET-ACTIVE-EXPIRE 0.
     public let activeExpireEnabled = ManagedAtomic<Bool>(true)
 
@@ -82,6 +83,9 @@ public final class ServerRuntime: @unchecked Sendable {
         self.keyspace = keyspace
         self.table = table
     }
+
+    deinit { diskErrorRefusesWrites.destroy() }
+
 
     /// Seconds-resolution clock for OBJECT IDLETIME (like Redis's LRU clock).
     public var lruClock: UInt32 { UInt32(truncatingIfNeeded: currentTimeMillis() / 1000) }

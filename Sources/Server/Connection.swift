@@ -24,6 +24,9 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     private var ctx: CommandContext
     private var channelContext: ChannelHandlerContext?
     private let eventLoop: EventLoop
+    /// Sends this connection's replies at the end of the event-loop round (see `ReplyFlusher`).
+    private let flusher: ReplyFlusher
+    private var flushQueued = false
     let state: ClientState
 
     /// Input received while a command was blocked, or a partial request.
@@ -57,7 +60,8 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         parser.limits.maxBulkLength = server.config.int("proto-max-bulk-len")
     }
 
-    init(id: Int, runtime: ServerRuntime, server: SwiftletServer, channel: Channel) {
+    init(id: Int, runtime: ServerRuntime, server: SwiftletServer, channel: Channel, flusher: ReplyFlusher) {
+        self.flusher = flusher
         self.runtime = runtime
         self.server = server
         self.eventLoop = channel.eventLoop
@@ -206,6 +210,16 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     func channelReadComplete(context: ChannelHandlerContext) {
         // Publish first: once a client has seen its reply, CLIENT LIST elsewhere must show it.
         updateShared()
+        if !flushQueued {
+            flushQueued = true
+            flusher.enqueue(self)
+        }
+    }
+
+    /// Called by the flusher once all connections of this event-loop round have read.
+    func flushQueuedReplies() {
+        flushQueued = false
+        guard let context = channelContext else { return }
         flush(context)
     }
 

@@ -20,6 +20,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     private var channels: [Channel] = []
     private let connectedClients = ManagedAtomic<Int>(0)
+    /// One reply flusher per event loop (see `ReplyFlusher`).
+    private let flushers: [ObjectIdentifier: ReplyFlusher]
     private let expiry: ActiveExpiry
     private let shutdownPromise: EventLoopPromise<Void>
     let snapshots: Snapshots
@@ -35,6 +37,9 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         log = logger
         runtime = ServerRuntime(keyspace: Keyspace(databases: config.int("databases")), table: .standard)
         group = MultiThreadedEventLoopGroup(numberOfThreads: config.int("io-threads"))
+        var flushers: [ObjectIdentifier: ReplyFlusher] = [:]
+        for loop in group.makeIterator() { flushers[ObjectIdentifier(loop)] = ReplyFlusher(eventLoop: loop) }
+        self.flushers = flushers
         expiry = ActiveExpiry(runtime: runtime)
         shutdownPromise = group.next().makePromise()
         snapshots = Snapshots(config: config, runtime: runtime, log: log)
@@ -78,7 +83,9 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                         channel.writeAndFlush(b).whenComplete { _ in channel.close(promise: nil) }
                         return
                     }
-                    try channel.pipeline.syncOperations.addHandler(Connection(id: id, runtime: self.runtime, server: self, channel: channel))
+                    let flusher = self.flushers[ObjectIdentifier(channel.eventLoop)]!
+                    try channel.pipeline.syncOperations.addHandler(
+                        Connection(id: id, runtime: self.runtime, server: self, channel: channel, flusher: flusher))
                 }
             }
         let port = config.int("port")
