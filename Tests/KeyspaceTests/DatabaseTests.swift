@@ -44,6 +44,20 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(shards.count, KeySlot.shardCount, "1000 keys should reach every shard")
     }
 
+    /// The slot hash reads eight bytes at a time: keys that differ only in their tail, or only in
+    /// length (zero bytes), or in a byte inside a word, must still spread evenly over the slots.
+    func testSlotHashSpreadsSimilarKeysEvenly() {
+        var counts = [Int](repeating: 0, count: KeySlot.slotCount)
+        let keys = 163_840   // 10 per slot on average
+        for i in 0..<keys {
+            counts[KeySlot.slot(ByteBuffer(string: "user:\(i):profile"))] += 1
+        }
+        XCTAssertLessThan(counts.max()!, 40, "a slot got far more than its share")
+        XCTAssertLessThan(counts.filter { $0 == 0 }.count, 50, "too many empty slots")
+        XCTAssertNotEqual(KeySlot.hash(ByteBuffer(bytes: [0])), KeySlot.hash(ByteBuffer(bytes: [0, 0])))
+        XCTAssertNotEqual(KeySlot.hash(ByteBuffer(string: "abcdefgh1")), KeySlot.hash(ByteBuffer(string: "abcdefgh2")))
+    }
+
     func testStrictIntegerParsing() {
         func p(_ s: String) -> Int64? { ByteBuffer(string: s).int64Value }
         XCTAssertEqual(p("0"), 0)

@@ -102,6 +102,30 @@ final class CommandParserTests: XCTestCase {
         XCTAssertEqual(error("*1\r\n$16385\r\n", authenticated: false), "unauthenticated bulk length")
     }
 
+    /// The same limits when the whole request is already in the buffer (the one-pass fast path
+    /// sees it first and must hand anything unusual to the general path, which answers).
+    func testProtocolErrorsWithTheWholeRequestPresent() {
+        var small = ParserLimits()
+        small.maxBulkLength = 10
+        XCTAssertEqual(error("*1\r\n$11\r\nhello world\r\n", limits: small), "invalid bulk length")
+        let eleven = "*11\r\n" + String(repeating: "$1\r\na\r\n", count: 11)
+        XCTAssertEqual(error(eleven, authenticated: false), "unauthenticated multibulk length")
+        let big = "*1\r\n$16385\r\n" + String(repeating: "x", count: 16385) + "\r\n"
+        XCTAssertEqual(error(big, authenticated: false), "unauthenticated bulk length")
+        XCTAssertEqual(error("*+1\r\n$4\r\nPING\r\n"), "invalid multibulk length")
+        XCTAssertEqual(error("*1\r\n$-4\r\nPING\r\n"), "invalid bulk length")
+        XCTAssertEqual(error("*2\r\n$4\r\nPING\r\n:1\r\n"), "expected '$', got ':'")
+    }
+
+    /// Whole requests (fast path) and a request cut short (general path) in one read, then its rest.
+    func testCompleteRequestsFollowedByAPartialOne() throws {
+        let whole = Array("*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$2\r\nxy\r\n".utf8)
+        let partial = Array("*2\r\n$4\r\nECHO\r\n$1".utf8)
+        let rest = Array("0\r\n0123456789\r\n".utf8)
+        XCTAssertEqual(try parseAll([whole + partial, rest]),
+                       [["GET", "a"], ["SET", "b", "xy"], ["ECHO", "0123456789"]])
+    }
+
     func testOversizedLinesWithoutNewline() {
         XCTAssertEqual(error(String(repeating: "a", count: 70_000)), "too big inline request")
         XCTAssertEqual(error("*" + String(repeating: "1", count: 70_000)), "too big mbulk count string")
