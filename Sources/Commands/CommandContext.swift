@@ -15,7 +15,7 @@ import RESP
 public struct CommandContext {
     public var args: [ByteBuffer] {
         // The recorded slots describe the previous arguments.
-        didSet { argSlots.removeAll(keepingCapacity: true) }
+        didSet { argSlotCount = 0 }
     }
     public var out: ReplyWriter
     public let keyspace: Keyspace
@@ -80,13 +80,16 @@ public struct CommandContext {
     /// argument's bytes (and no reference to it needs to be kept, which costs a retain and a
     /// release per command).
     @usableFromInline var argSlots: [Int] = []
+    /// How many entries of `argSlots` describe the current arguments. Resetting a count instead of
+    /// emptying the array: `removeAll(keepingCapacity:)` took a ~80-instruction generic path.
+    @usableFromInline var argSlotCount = 0
     /// Where the last key was found in `argSlots`: handlers visit keys in argument order.
     @usableFromInline var slotHint = 0
 
     /// The key's slot (see `KeySlot`), hashed at most once per key argument per command.
     @inlinable
     public mutating func slot(of key: ByteBuffer) -> Int {
-        let n = min(argSlots.count, args.count)
+        let n = min(argSlotCount, args.count)
         if n > 0 {
             let length = key.readableBytes
             let address = key.withUnsafeReadableBytes { $0.baseAddress }
@@ -107,18 +110,25 @@ public struct CommandContext {
     /// Records the slot of the key at `keyIndex` and returns the shard to lock.
     @inlinable
     public mutating func computeSlots(keyIndex: Int) -> UInt64 {
-        argSlots.removeAll(keepingCapacity: true)
-        for _ in 0..<keyIndex { argSlots.append(-1) }
+        reserveSlots(keyIndex + 1)
+        for i in 0..<keyIndex { argSlots[i] = -1 }
         let s = KeySlot.slot(args[keyIndex])
-        argSlots.append(s)
+        argSlots[keyIndex] = s
+        argSlotCount = keyIndex + 1
         slotHint = keyIndex
         return 1 << UInt64(KeySlot.shard(ofSlot: s))
     }
 
+    @inlinable
+    mutating func reserveSlots(_ n: Int) {
+        while argSlots.count < n { argSlots.append(-1) }
+    }
+
     /// Records the slot of every key argument at `positions` and returns the shards to lock.
     public mutating func computeSlots(positions: [Int]) -> UInt64 {
-        argSlots.removeAll(keepingCapacity: true)
-        for _ in 0..<args.count { argSlots.append(-1) }
+        reserveSlots(args.count)
+        for i in 0..<args.count { argSlots[i] = -1 }
+        argSlotCount = args.count
         var mask: UInt64 = 0
         for p in positions where p < args.count {
             let s = KeySlot.slot(args[p])
@@ -242,27 +252,24 @@ public struct CommandContext {
                                       _ body: (inout T) -> R) -> Access<R> {
         let clock = self.clock
         return modifyLive(key) { slot -> Access<R> in
-            guard var current = slot.take() else {
+            guard slot != nil else {
                 guard create else { return .missing }
                 var fresh = kind.empty
                 let result = body(&fresh)
                 if !kind.isEmpty(fresh) { slot = Entry(value: kind.wrap(fresh), lastAccess: clock) }
                 return .found(result)
             }
-            guard var typed = kind.extract(current.value) else {
-                slot = current
-                return .wrongType
-            }
-            // Drop every other reference to the collection (the slot was taken above; the copy
-            // in `current` goes here) so the body mutates it in place instead of copying it.
-            current.value = .hash([:])
+            // The entry is mutated where it is (`slot!.` accesses it in place; binding it to a
+            // local would copy it, and keep a second reference to the collection alive).
+            guard var typed = kind.extract(slot!.value) else { return .wrongType }
+            // Drop the entry's reference so `body` holds the only one and mutates in place.
+            slot!.value = .hash([:])
             let result = body(&typed)
             if kind.isEmpty(typed) {
                 slot = nil
             } else {
-                current.value = kind.wrap(typed)
-                current.lastAccess = clock
-                slot = current
+                slot!.value = kind.wrap(typed)
+                slot!.lastAccess = clock
             }
             return .found(result)
         }

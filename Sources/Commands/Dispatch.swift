@@ -125,10 +125,10 @@ extension ServerRuntime {
         if let keyIndex = command.singleKeyIndex, keyIndex < ctx.args.count {
             mask = ctx.computeSlots(keyIndex: keyIndex)
         } else if command.flags.contains(.noKeyspace) {
-            ctx.argSlots.removeAll(keepingCapacity: true)
+            ctx.argSlotCount = 0
             mask = 0
         } else if command.flags.contains(.wholeKeyspace) {
-            ctx.argSlots.removeAll(keepingCapacity: true)
+            ctx.argSlotCount = 0
             mask = Keyspace.allShardsMask
         } else {
             mask = ctx.computeSlots(positions: command.keys.positions(in: ctx.args))

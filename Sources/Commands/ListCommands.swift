@@ -64,21 +64,28 @@ extension CommandTable {
     /// LPUSH / RPUSH / LPUSHX / RPUSHX key element [element ...]
     private static func push(_ ctx: inout CommandContext, to end: ListEnd, onlyIfExists: Bool) {
         let key = ctx.args[1]
-        let args = ctx.args
-        let access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<ByteBuffer>) -> Int in
-            for element in args[2...] {
-                switch end {
-                case .left: list.prepend(element.owned())
-                case .right: list.append(element.owned())
-                }
+        let access: Access<Int>
+        if ctx.args.count == 3 {
+            // The common single-element push: copy the element first, so the closure does not
+            // need (and retain) the whole argument array.
+            let element = ctx.args[2].owned()
+            access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<ByteBuffer>) -> Int in
+                end.push(element, to: &list)
+                return list.count
             }
-            return list.count
+        } else {
+            let args = ctx.args
+            access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<ByteBuffer>) -> Int in
+                for element in args[2...] { end.push(element.owned(), to: &list) }
+                return list.count
+            }
         }
+        let pushed = ctx.args.count - 2
         switch access {
         case .missing: ctx.out.integer(0)
         case .wrongType: ctx.replyWrongType()
         case .found(let length):
-            ctx.changed(key, count: args.count - 2)
+            ctx.changed(key, count: pushed)
             ctx.out.integer(length)
         }
     }

@@ -268,17 +268,27 @@ extension CommandTable {
         enum Outcome { case value(Int64), wrongType, notInteger, overflow }
         let clock = ctx.clock
         let outcome = ctx.modifyEntry(ctx.args[1]) { slot -> Outcome in
-            guard var entry = slot else {
+            // Taken out of the slot (moved, not copied); put back on every path below.
+            guard var entry = slot.take() else {
                 slot = Entry(value: .string(ByteBuffer(string: String(by))), lastAccess: clock)
                 return .value(by)
             }
-            guard case .string(var text) = entry.value else { return .wrongType }
-            guard let current = text.int64Value else { return .notInteger }
+            guard case .string(var text) = entry.value else {
+                slot = entry
+                return .wrongType
+            }
+            guard let current = text.int64Value else {
+                slot = entry
+                return .notInteger
+            }
             let (result, overflow) = current.addingReportingOverflow(by)
-            guard !overflow else { return .overflow }
-            // Drop the other references so the buffer is uniquely held and reused.
-            slot = nil
-            entry.value = .string(ByteBuffer())
+            guard !overflow else {
+                slot = entry
+                return .overflow
+            }
+            // Drop the entry's reference so the buffer is uniquely held and reused (an empty
+            // dictionary is a static singleton: no allocation).
+            entry.value = .hash([:])
             text.clear()
             text.writeDecimal(Int(result))
             entry.value = .string(text)

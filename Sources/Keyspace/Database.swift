@@ -162,7 +162,7 @@ public struct Database: Sendable {
             let result = body(&entry)
             if let updated = entry.take() {
                 let newExpire = updated.expireAt
-                tables[t].values[index] = updated
+                tables[t].values[index] = consume updated
                 if oldExpire != 0 && newExpire == 0 { volatile.remove(key) }
                 if oldExpire == 0 && newExpire != 0 { volatile.insert(tables[t].keys[index]) }
             } else {
