@@ -15,7 +15,7 @@ import RESP
 public struct CommandContext {
     public var args: [ByteBuffer] {
         // The recorded slots describe the previous arguments.
-        didSet { argSlotCount = 0 }
+        didSet { knownKeyCount = 0 }
     }
     public var out: ReplyWriter
     public let keyspace: Keyspace
@@ -73,33 +73,43 @@ public struct CommandContext {
 
     // MARK: key placement
 
-    /// Slots already computed for key arguments, by argument index (-1 where unknown). The
-    /// dispatcher fills it while it computes the lock mask, so a handler's lookups and writes do
-    /// not hash the key again. A key is recognised by address and length: the arguments stay
-    /// alive for the whole command, so a key with an argument's address and length is that
-    /// argument's bytes (and no reference to it needs to be kept, which costs a retain and a
-    /// release per command).
-    @usableFromInline var argSlots: [Int] = []
-    /// How many entries of `argSlots` describe the current arguments. Resetting a count instead of
-    /// emptying the array: `removeAll(keepingCapacity:)` took a ~80-instruction generic path.
-    @usableFromInline var argSlotCount = 0
-    /// Where the last key was found in `argSlots`: handlers visit keys in argument order.
-    @usableFromInline var slotHint = 0
+    /// A key argument whose slot is known: its bytes' address and length, and the slot.
+    @usableFromInline struct KnownKey {
+        @usableFromInline var address: UnsafeRawPointer?
+        @usableFromInline var length: Int
+        @usableFromInline var slot: Int
+        @inlinable init(address: UnsafeRawPointer?, length: Int, slot: Int) {
+            self.address = address
+            self.length = length
+            self.slot = slot
+        }
+    }
+
+    /// Slots of the key arguments, in argument order. The dispatcher records them while it
+    /// computes the lock mask, so a handler's lookups and writes do not hash a key again. A key
+    /// is recognised by address and length: the arguments stay alive for the whole command, so a
+    /// key with an argument's address and length is that argument's bytes (and no reference to
+    /// it needs to be kept, which would cost a retain and a release per command).
+    @usableFromInline var knownKeys: [KnownKey] = []
+    /// How many entries of `knownKeys` describe the current arguments. Resetting a count instead
+    /// of emptying the array: `removeAll(keepingCapacity:)` took a ~80-instruction generic path.
+    @usableFromInline var knownKeyCount = 0
+    /// Where the last key was found in `knownKeys`: handlers visit keys in argument order.
+    @usableFromInline var keyHint = 0
 
     /// The key's slot (see `KeySlot`), hashed at most once per key argument per command.
     @inlinable
     public mutating func slot(of key: ByteBuffer) -> Int {
-        let n = min(argSlotCount, args.count)
+        let n = knownKeyCount
         if n > 0 {
             let length = key.readableBytes
             let address = key.withUnsafeReadableBytes { $0.baseAddress }
-            var i = slotHint < n ? slotHint : 0
-            // The hint, then the next two arguments (MSET's keys are two apart).
+            var i = keyHint < n ? keyHint : 0
+            // The hint, then the next key (handlers visit keys in order), then one more.
             for _ in 0..<min(n, 3) {
-                if argSlots[i] >= 0, args[i].readableBytes == length,
-                   args[i].withUnsafeReadableBytes({ $0.baseAddress }) == address {
-                    slotHint = i
-                    return argSlots[i]
+                if knownKeys[i].address == address && knownKeys[i].length == length {
+                    keyHint = i
+                    return knownKeys[i].slot
                 }
                 i = i + 1 < n ? i + 1 : 0
             }
@@ -107,35 +117,43 @@ public struct CommandContext {
         return KeySlot.slot(key)
     }
 
-    /// Records the slot of the key at `keyIndex` and returns the shard to lock.
+    /// Records the slot of key argument `index` and returns its shard's lock bit.
     @inlinable
-    public mutating func computeSlots(keyIndex: Int) -> UInt64 {
-        reserveSlots(keyIndex + 1)
-        for i in 0..<keyIndex { argSlots[i] = -1 }
-        let s = KeySlot.slot(args[keyIndex])
-        argSlots[keyIndex] = s
-        argSlotCount = keyIndex + 1
-        slotHint = keyIndex
+    mutating func recordKey(at index: Int) -> UInt64 {
+        let key = args[index]
+        let s = KeySlot.slot(key)
+        let known = KnownKey(address: key.withUnsafeReadableBytes { $0.baseAddress }, length: key.readableBytes, slot: s)
+        if knownKeyCount < knownKeys.count { knownKeys[knownKeyCount] = known } else { knownKeys.append(known) }
+        knownKeyCount += 1
         return 1 << UInt64(KeySlot.shard(ofSlot: s))
     }
 
+    /// Records the slot of the key at `keyIndex` and returns the shard to lock.
     @inlinable
-    mutating func reserveSlots(_ n: Int) {
-        while argSlots.count < n { argSlots.append(-1) }
+    public mutating func computeSlots(keyIndex: Int) -> UInt64 {
+        knownKeyCount = 0
+        keyHint = 0
+        return recordKey(at: keyIndex)
     }
 
-    /// Records the slot of every key argument at `positions` and returns the shards to lock.
-    public mutating func computeSlots(positions: [Int]) -> UInt64 {
-        reserveSlots(args.count)
-        for i in 0..<args.count { argSlots[i] = -1 }
-        argSlotCount = args.count
+    /// Records the slot of every key argument `keys` names and returns the shards to lock.
+    public mutating func computeSlots(keys: KeySpec) -> UInt64 {
+        knownKeyCount = 0
+        keyHint = 0
         var mask: UInt64 = 0
-        for p in positions where p < args.count {
-            let s = KeySlot.slot(args[p])
-            argSlots[p] = s
-            mask |= 1 << UInt64(KeySlot.shard(ofSlot: s))
+        if case let .range(first, last, step) = keys {
+            // Walked directly: `positions(in:)` would allocate an array per command (MSET, MGET, DEL).
+            let end = last < 0 ? args.count + last : min(last, args.count - 1)
+            var p = first
+            while p <= end {
+                mask |= recordKey(at: p)
+                p += step
+            }
+            return mask
         }
-        slotHint = positions.first ?? 0
+        for p in keys.positions(in: args) where p < args.count {
+            mask |= recordKey(at: p)
+        }
         return mask
     }
 

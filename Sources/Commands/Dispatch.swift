@@ -125,13 +125,13 @@ extension ServerRuntime {
         if let keyIndex = command.singleKeyIndex, keyIndex < ctx.args.count {
             mask = ctx.computeSlots(keyIndex: keyIndex)
         } else if command.flags.contains(.noKeyspace) {
-            ctx.argSlotCount = 0
+            ctx.knownKeyCount = 0
             mask = 0
         } else if command.flags.contains(.wholeKeyspace) {
-            ctx.argSlotCount = 0
+            ctx.knownKeyCount = 0
             mask = Keyspace.allShardsMask
         } else {
-            mask = ctx.computeSlots(positions: command.keys.positions(in: ctx.args))
+            mask = ctx.computeSlots(keys: command.keys)
         }
         keyspace.lock(mask)
         ctx.lockedMask = mask
