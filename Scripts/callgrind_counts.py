@@ -19,29 +19,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from bench_vs_redis import free_port, wait_ready  # same folder: on sys.path when run as a script
 
 FUNCTIONS = ["swift_retain", "swift_release", "swift_bridgeObjectRetain", "swift_bridgeObjectRelease",
              "malloc", "free", "swift_beginAccess"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server on port {port} did not answer PING within {timeout} s")
 
 
 def calls_per_request(tree, function, requests, callers):
@@ -86,7 +68,7 @@ def main():
     server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + argv,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_ready(port)
+        wait_ready(port, timeout=60)   # valgrind starts slowly
         subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(args.requests),
                         "-P", str(args.pipeline), "-t", args.test, "-q"], check=True,
                        stdout=subprocess.DEVNULL, timeout=900)
