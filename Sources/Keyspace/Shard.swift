@@ -144,7 +144,9 @@ public struct Shard: @unchecked Sendable {
 /// are written only by init and deinit (the shard states themselves are guarded by the mutexes).
 public final class Keyspace: @unchecked Sendable {
     /// The shard handles, in a buffer rather than an Array so that reading one is a plain load
-    /// (no reference counting of an array's storage on the command path).
+    /// (no reference counting of an array's storage on the command path). They point into this
+    /// object's memory: code that holds the keyspace only in a local must keep it alive while it
+    /// uses them (`withExtendedLifetime`); the server's keyspace lives as long as the process.
     public let shards: UnsafeBufferPointer<Shard>
     public let databaseCount: Int
     @usableFromInline let mutexes: UnsafeMutablePointer<pthread_mutex_t>

@@ -215,6 +215,8 @@ final class Snapshots: @unchecked Sendable {
         }
         let start = monotonicMillis()
         let scratch = Keyspace(databases: keyspace.databaseCount)
+        // Shard handles point into the keyspace's memory: keep it alive while they are used.
+        defer { withExtendedLifetime(scratch) {} }
         let summary: RDBLoadSummary
         do {
             guard let loaded = try SnapshotFile.load(path, databases: keyspace.databaseCount, now: currentTimeMillis(),
