@@ -245,11 +245,21 @@ public struct CommandContext {
 
     /// Replaces the key's value (expiry cleared unless `keepTTL`) and records the change.
     public mutating func set(_ key: ByteBuffer, _ value: consuming Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
+        store(key, .value(value), expireAt: expireAt, keepTTL: keepTTL)
+    }
+
+    /// `set` of a string value copied from `bytes` (a request argument): overwriting a string
+    /// reuses its buffer (see `Database.setString`).
+    public mutating func setString(_ key: ByteBuffer, copying bytes: ByteBuffer, expireAt: Int64 = 0, keepTTL: Bool = false) {
+        store(key, .copyOf(bytes), expireAt: expireAt, keepTTL: keepTTL)
+    }
+
+    private mutating func store(_ key: ByteBuffer, _ value: consuming Database.NewValue, expireAt: Int64, keepTTL: Bool) {
         let (shard, table) = place(key)
         if keepTTL, let old = shard.dbs[db].entry(key, table: table), Database.isExpired(old, now: now) {
             expire(key, in: shard)
         }
-        shard.dbs[db].set(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table)
+        shard.dbs[db].store(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table)
         changed(key)
     }
 

@@ -69,7 +69,7 @@ extension CommandTable {
         let key = ctx.args[1]
         if options.condition == .none && !options.get {
             // Plain SET: no need to look at the old value first.
-            ctx.set(key, .string(ctx.args[2].owned()), expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+            ctx.setString(key, copying: ctx.args[2], expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
             return ctx.out.ok()
         }
         let old = ctx.entry(key)
@@ -81,7 +81,7 @@ extension CommandTable {
         if (options.condition == .nx && old != nil) || (options.condition == .xx && old == nil) {
             return options.get ? reply(oldValue, &ctx) : ctx.out.null()
         }
-        ctx.set(key, .string(ctx.args[2].owned()), expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+        ctx.setString(key, copying: ctx.args[2], expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
         if options.get { reply(oldValue, &ctx) } else { ctx.out.ok() }
     }
 
@@ -98,7 +98,7 @@ extension CommandTable {
     /// SETEX key seconds value / PSETEX key milliseconds value
     private static func setWithExpiry(_ ctx: inout CommandContext, _ unit: ExpiryUnit) {
         guard let at = unit.absoluteMillis(ctx.args[2], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return }
-        ctx.set(ctx.args[1], .string(ctx.args[3].owned()), expireAt: at)
+        ctx.setString(ctx.args[1], copying: ctx.args[3], expireAt: at)
         ctx.out.ok()
     }
 
@@ -166,7 +166,7 @@ extension CommandTable {
             }
         }
         for i in stride(from: 1, to: ctx.args.count, by: 2) {
-            ctx.set(ctx.args[i], .string(ctx.args[i + 1].owned()))
+            ctx.setString(ctx.args[i], copying: ctx.args[i + 1])
         }
         if onlyIfNoneExist { ctx.out.integer(1) } else { ctx.out.ok() }
     }

@@ -88,10 +88,35 @@ public struct Database: Sendable {
     @discardableResult
     public mutating func set(_ key: ByteBuffer, _ value: consuming Value, expireAt: Int64 = 0, keepTTL: Bool = false, clock: UInt32 = 0,
                              table: Int? = nil) -> Bool {
+        store(key, .value(value), expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table)
+    }
+
+    /// `set` for a string value given as bytes to copy (a request argument). When the key already
+    /// holds a string whose buffer only this entry references and that is not much larger, the
+    /// bytes are written into that buffer: overwriting a key (SET, MSET of an existing key)
+    /// then allocates and frees nothing, where a fresh copy costs two allocations (a `ByteBuffer`'s
+    /// storage object and its bytes) and freeing the old value two more. A buffer shared with a
+    /// snapshot is copied on write by `ByteBuffer` itself, so the snapshot keeps the old bytes.
+    @discardableResult
+    public mutating func setString(_ key: ByteBuffer, copying bytes: ByteBuffer, expireAt: Int64 = 0, keepTTL: Bool = false,
+                                   clock: UInt32 = 0, table: Int? = nil) -> Bool {
+        store(key, .copyOf(bytes), expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table)
+    }
+
+    /// What `store` writes: a value, or the bytes of a string value still to be copied.
+    public enum NewValue {
+        case value(Value)
+        case copyOf(ByteBuffer)
+    }
+
+    /// `set` and `setString` in one: stores `value` under `key`, replacing any old value.
+    @discardableResult
+    public mutating func store(_ key: ByteBuffer, _ value: consuming NewValue, expireAt: Int64 = 0, keepTTL: Bool = false,
+                               clock: UInt32 = 0, table: Int? = nil) -> Bool {
         let t = table ?? Database.table(key)
         // One access to the slot's dictionary for the lookup and the write (reading
         // `tables[t]` first and writing it after cost a reference count on its storage each time).
-        let outcome = Database.set(in: &tables[t], key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock)
+        let outcome = Database.store(in: &tables[t], key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock)
         switch outcome {
         case let .replaced(oldExpire, newExpire, storedKey):
             if oldExpire != 0 && newExpire == 0 { volatile.remove(key) }
@@ -113,8 +138,8 @@ public struct Database: Sendable {
     }
 
     @inlinable
-    static func set(in table: inout [ByteBuffer: Entry], _ key: ByteBuffer, _ value: consuming Value, expireAt: Int64,
-                    keepTTL: Bool, clock: UInt32) -> SetOutcome {
+    static func store(in table: inout [ByteBuffer: Entry], _ key: ByteBuffer, _ value: consuming NewValue, expireAt: Int64,
+                      keepTTL: Bool, clock: UInt32) -> SetOutcome {
         if let index = table.index(forKey: key) {
             let (oldExpire, newExpire) = replace(&table.values[index], with: value, expireAt: expireAt,
                                                  keepTTL: keepTTL, clock: clock)
@@ -122,20 +147,41 @@ public struct Database: Sendable {
             return .replaced(oldExpire: oldExpire, newExpire: newExpire, storedKey: gainedExpiry ? table.keys[index] : nil)
         }
         let stored = key.owned()
-        table[stored] = Entry(value: value, expireAt: expireAt, lastAccess: clock)
+        let fresh: Value
+        switch consume value {
+        case .value(let v): fresh = v
+        case .copyOf(let bytes): fresh = .string(bytes.owned())
+        }
+        table[stored] = Entry(value: fresh, expireAt: expireAt, lastAccess: clock)
         return .inserted(storedKey: expireAt != 0 ? stored : nil)
     }
 
     /// Replaces the value in place, reading the old expiry in the same access (reading it through
     /// the dictionary's `values` getter first copied the whole entry: a retain and a release).
     @inlinable
-    static func replace(_ entry: inout Entry, with value: consuming Value, expireAt: Int64, keepTTL: Bool,
+    static func replace(_ entry: inout Entry, with value: consuming NewValue, expireAt: Int64, keepTTL: Bool,
                         clock: UInt32) -> (old: Int64, new: Int64) {
         let old = entry.expireAt
-        entry.value = value
+        switch consume value {
+        case .value(let v): entry.value = v
+        case .copyOf(let bytes): overwriteString(&entry.value, with: bytes)
+        }
         entry.lastAccess = clock
         if !keepTTL { entry.expireAt = expireAt }
         return (old, entry.expireAt)
+    }
+
+    /// See `setString`: reuse the stored string's buffer when that is free of cost and of waste.
+    @inlinable
+    static func overwriteString(_ value: inout Value, with bytes: ByteBuffer) {
+        guard case .string(var buffer) = value, buffer.capacity <= max(64, 2 * bytes.readableBytes) else {
+            value = .string(bytes.owned())
+            return
+        }
+        value = .hash([:])   // drop the entry's reference: `buffer` is now the only one (or shared with a snapshot)
+        buffer.clear()
+        bytes.withUnsafeReadableBytes { _ = buffer.writeBytes($0) }
+        value = .string(buffer)
     }
 
     /// An empty dictionary is the stdlib's shared empty singleton: no allocation.
