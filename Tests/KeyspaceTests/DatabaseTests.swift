@@ -37,6 +37,46 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(snapshot.count, 1)
     }
 
+    /// Address of the stored string's bytes, without keeping a reference to them.
+    private func storedAddress(_ db: Database, _ key: String) -> Int? {
+        guard case .string(let s)? = db.entry(ByteBuffer(string: key))?.value else { return nil }
+        return s.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) }
+    }
+
+    private func stored(_ db: Database, _ key: String) -> String? {
+        guard case .string(let s)? = db.entry(ByteBuffer(string: key))?.value else { return nil }
+        return String(buffer: s)
+    }
+
+    func testSetStringOverwritesInPlaceButNeverUnderASnapshot() {
+        var db = Database()
+        let key = ByteBuffer(string: "k")
+        XCTAssertTrue(db.setString(key, copying: ByteBuffer(string: "first"), expireAt: 50))
+        let before = storedAddress(db, "k")
+        XCTAssertFalse(db.setString(key, copying: ByteBuffer(string: "again"), keepTTL: true))
+        XCTAssertEqual(storedAddress(db, "k"), before, "a string only the entry holds is overwritten in place")
+        XCTAssertEqual(stored(db, "k"), "again")
+        XCTAssertEqual(db.entry(key)?.expireAt, 50)
+
+        let snapshot = db   // shares the stored buffer, as a BGSAVE snapshot does
+        db.setString(key, copying: ByteBuffer(string: "third"))
+        XCTAssertEqual(stored(snapshot, "k"), "again", "the snapshot keeps the old bytes")
+        XCTAssertEqual(stored(db, "k"), "third")
+        XCTAssertEqual(db.expiresCount, 0)
+
+        // A much larger old buffer is not kept for a small value.
+        db.setString(key, copying: ByteBuffer(repeating: 7, count: 4096))
+        db.setString(key, copying: ByteBuffer(string: "s"))
+        guard case .string(let small)? = db.entry(key)?.value else { return XCTFail() }
+        XCTAssertLessThanOrEqual(small.capacity, 64)
+        XCTAssertEqual(stored(db, "k"), "s")
+        // Over a value of another type the bytes are simply stored.
+        db.set(key, .list([ByteBuffer(string: "x")]))
+        db.setString(key, copying: ByteBuffer(string: "back"))
+        XCTAssertEqual(stored(db, "k"), "back")
+        XCTAssertEqual(db.count, 1)
+    }
+
     func testSlotPlacementIsStableAndSpread() {
         XCTAssertEqual(KeySlot.slot(ByteBuffer(string: "foo")), KeySlot.slot(ByteBuffer(string: "foo")))
         var shards = Set<Int>()
