@@ -113,7 +113,7 @@ public struct CommandParser: Sendable {
     /// When `buffer` starts with a whole, well-formed `*N` request within the limits, its length in
     /// bytes; otherwise nil, and the general path below takes over (it handles requests split
     /// across reads and produces the protocol errors). This is the common case of pipelined
-    /// traffic, parsed in one pass over raw bytes: no line search, no per-line bounds checks.
+    /// traffic, parsed in one pass over raw bytes, without a line search (memchr) per header.
     @inlinable
     func completeRequestLength(_ buffer: ByteBuffer) -> Int? {
         let maxBulk = authenticated ? limits.maxBulkLength : min(limits.maxBulkLength, 16384)
