@@ -17,13 +17,9 @@ import subprocess
 import tempfile
 import time
 
+from helpers import free_port
+
 READY_LINE = b"Ready to accept connections"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def qemu_binary():

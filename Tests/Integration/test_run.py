@@ -15,7 +15,7 @@ import pytest
 import redis
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from appliance import free_port  # noqa: E402
+from helpers import free_port, wait_until  # noqa: E402
 from test_image import build_image, tool  # noqa: E402
 
 READY_TIMEOUT = 120
@@ -136,9 +136,7 @@ def test_a_killed_runner_leaves_no_qemu(image):
         qemu = r.qemu()
         r.proc.kill()
         r.proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while alive(qemu) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: not alive(qemu), timeout=10, interval=0.05)
         assert not alive(qemu), "QEMU outlived its runner"
         assert qemus_forwarding(r.port) == []
     finally:
@@ -242,9 +240,7 @@ def test_libvirt_domain_dies_with_a_killed_runner(libvirt_image):
         name = f"swiftlet-{r.proc.pid}-{r.port}"
         r.proc.kill()
         r.proc.wait(timeout=10)
-        deadline = time.monotonic() + 20
-        while name in libvirt_domains() and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until(lambda: name not in libvirt_domains(), timeout=20, interval=0.2)
         assert name not in libvirt_domains(), "the transient domain outlived its runner"
         assert qemus_forwarding(r.port) == []
     finally:
