@@ -55,10 +55,8 @@ public enum KeySpec: Sendable {
         switch self {
         case .none:
             return []
-        case let .range(first, last, step):
-            let end = last < 0 ? args.count + last : min(last, args.count - 1)
-            guard first <= end else { return [] }
-            return Array(stride(from: first, through: end, by: step))
+        case .range:
+            return rangePositions(argumentCount: args.count).map(Array.init) ?? []
         case let .counted(countIndex, also):
             guard countIndex < args.count, let n = args[countIndex].intValue, n > 0 else { return also }
             let first = countIndex + 1
@@ -68,6 +66,16 @@ public enum KeySpec: Sendable {
         case let .custom(f):
             return f(args)
         }
+    }
+
+    /// For `.range`, the key positions of an invocation with `argumentCount` arguments as a
+    /// stride (no array: the dispatcher walks it on every multi-key command); nil otherwise.
+    @inlinable
+    public func rangePositions(argumentCount: Int) -> StrideThrough<Int>? {
+        guard case let .range(first, last, step) = self else { return nil }
+        let end = last < 0 ? argumentCount + last : min(last, argumentCount - 1)
+        // An empty stride when the invocation has no key at these positions.
+        return stride(from: first, through: max(end, first - 1), by: step)
     }
 
     /// The legacy (first, last, step) triple COMMAND INFO reports.

@@ -141,14 +141,9 @@ public struct CommandContext {
         knownKeyCount = 0
         keyHint = 0
         var mask: UInt64 = 0
-        if case let .range(first, last, step) = keys {
-            // Walked directly: `positions(in:)` would allocate an array per command (MSET, MGET, DEL).
-            let end = last < 0 ? args.count + last : min(last, args.count - 1)
-            var p = first
-            while p <= end {
-                mask |= recordKey(at: p)
-                p += step
-            }
+        if let range = keys.rangePositions(argumentCount: args.count) {
+            // Walked as a stride: `positions(in:)` would allocate an array per command (MSET, MGET, DEL).
+            for p in range { mask |= recordKey(at: p) }
             return mask
         }
         for p in keys.positions(in: args) where p < args.count {
