@@ -216,10 +216,23 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         }
     }
 
+    /// The client shut down its sending side (half-close). Replies wait for the end of the
+    /// event-loop round (see `ReplyFlusher`), and NIO would close the channel before that, so
+    /// they are sent now; then the connection closes, as Redis frees a client whose read hits
+    /// end-of-file (after it has written the replies to what it read).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? ChannelEvent, event == .inputClosed else {
+            return context.fireUserInboundEventTriggered(event)
+        }
+        updateShared()
+        flush(context)
+        closeNow(context)
+    }
+
     /// Called by the flusher once all connections of this event-loop round have read.
     func flushQueuedReplies() {
         flushQueued = false
-        guard let context = channelContext else { return }
+        guard let context = channelContext, !closing else { return }
         flush(context)
     }
 

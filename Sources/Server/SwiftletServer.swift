@@ -69,6 +69,9 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: config.int("tcp-keepalive") > 0 ? 1 : 0)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // A client that half-closes after sending still gets its replies: Connection answers
+            // what it read, then closes (see `Connection.userInboundEventTriggered`).
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {

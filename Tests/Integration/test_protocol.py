@@ -232,6 +232,22 @@ def test_client_closing_mid_command_does_not_disturb_others(raw):
     assert good.call("PING") == b"PONG"
 
 
+def test_client_that_half_closes_after_sending_gets_every_reply(raw):
+    """`printf 'PING\r\n...' | nc host port` style: the client shuts down its sending side right
+    after the requests; the server still answers all of them, then closes."""
+    for _ in range(20):
+        c = raw()
+        c.send(b"PING\r\n*3\r\n$3\r\nSET\r\n$2\r\nhc\r\n$1\r\nv\r\nGET hc\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while True:
+            chunk = c.sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        assert received == b"+PONG\r\n+OK\r\n$1\r\nv\r\n"
+
+
 def test_resp3_reply_types_on_the_wire(raw):
     c = raw()
     c.call("HELLO", "3")
