@@ -369,8 +369,8 @@ extension ValueKind where T == ByteBuffer {
     }
 }
 
-extension ValueKind where T == Deque<ByteBuffer> {
-    public static var list: ValueKind<Deque<ByteBuffer>> {
+extension ValueKind where T == Deque<CompactBytes> {
+    public static var list: ValueKind<Deque<CompactBytes>> {
         ValueKind(extract: { if case .list(let l) = $0 { return l } else { return nil } },
                   wrap: { .list($0) }, empty: [], isEmpty: { $0.isEmpty })
     }
@@ -394,5 +394,13 @@ extension ValueKind where T == SortedSet {
     public static var zset: ValueKind<SortedSet> {
         ValueKind(extract: { if case .zset(let z) = $0 { return z } else { return nil } },
                   wrap: { .zset($0) }, empty: SortedSet(), isEmpty: { $0.count == 0 })
+    }
+}
+
+extension ReplyWriter {
+    /// A stored collection element as a bulk string.
+    @inlinable
+    public mutating func bulk(_ value: CompactBytes) {
+        value.withUnsafeBytes { bulk(raw: $0) }
     }
 }

@@ -68,15 +68,15 @@ extension CommandTable {
         if ctx.args.count == 3 {
             // The common single-element push: copy the element first, so the closure does not
             // need (and retain) the whole argument array.
-            let element = ctx.args[2].owned()
-            access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<ByteBuffer>) -> Int in
+            let element = CompactBytes(copying: ctx.args[2])
+            access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<CompactBytes>) -> Int in
                 end.push(element, to: &list)
                 return list.count
             }
         } else {
             let args = ctx.args
-            access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<ByteBuffer>) -> Int in
-                for element in args[2...] { end.push(element.owned(), to: &list) }
+            access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<CompactBytes>) -> Int in
+                for element in args[2...] { end.push(CompactBytes(copying: element), to: &list) }
                 return list.count
             }
         }
@@ -182,7 +182,7 @@ extension CommandTable {
             }
             i += 2
         }
-        let list: Deque<ByteBuffer>
+        let list: Deque<CompactBytes>
         switch ctx.read(ctx.args[1], as: .list) {
         case .missing: return count == nil ? ctx.out.null() : ctx.out.array(0)
         case .wrongType: return ctx.replyWrongType()
@@ -221,10 +221,10 @@ extension CommandTable {
         let index = ctx.args[2].intValue
         let element = ctx.args[3]
         enum Outcome { case set, notInteger, outOfRange }
-        let access = ctx.modify(key, as: .list, create: false) { (list: inout Deque<ByteBuffer>) -> Outcome in
+        let access = ctx.modify(key, as: .list, create: false) { (list: inout Deque<CompactBytes>) -> Outcome in
             guard let index else { return .notInteger }
             guard let i = absoluteIndex(index, count: list.count) else { return .outOfRange }
-            list[i] = element.owned()
+            list[i] = CompactBytes(copying: element)
             return .set
         }
         switch access {
@@ -252,9 +252,9 @@ extension CommandTable {
         let key = ctx.args[1]
         let pivot = ctx.args[3]
         let element = ctx.args[4]
-        let access = ctx.modify(key, as: .list, create: false) { (list: inout Deque<ByteBuffer>) -> Int in
-            guard let i = list.firstIndex(of: pivot) else { return -1 }
-            list.insert(element.owned(), at: after ? i + 1 : i)
+        let access = ctx.modify(key, as: .list, create: false) { (list: inout Deque<CompactBytes>) -> Int in
+            guard let i = list.firstIndex(where: { $0 == pivot }) else { return -1 }
+            list.insert(CompactBytes(copying: element), at: after ? i + 1 : i)
             return list.count
         }
         switch access {
@@ -273,7 +273,7 @@ extension CommandTable {
         let key = ctx.args[1]
         let element = ctx.args[3]
         let limit = count == 0 ? Int.max : Int(clamping: count.magnitude)
-        let access = ctx.modify(key, as: .list, create: false) { (list: inout Deque<ByteBuffer>) -> Int in
+        let access = ctx.modify(key, as: .list, create: false) { (list: inout Deque<CompactBytes>) -> Int in
             removeMatches(of: element, from: &list, limit: limit, fromTail: count < 0)
         }
         switch access {
@@ -290,7 +290,7 @@ extension CommandTable {
     private static func ltrim(_ ctx: inout CommandContext) {
         guard let start = ctx.integerArgument(2), let stop = ctx.integerArgument(3) else { return }
         let key = ctx.args[1]
-        let access = ctx.modify(key, as: .list, create: false) { (list: inout Deque<ByteBuffer>) -> Int in
+        let access = ctx.modify(key, as: .list, create: false) { (list: inout Deque<CompactBytes>) -> Int in
             let keep = clampedRange(start, stop, count: list.count)
             let before = list.count
             if keep.isEmpty {
@@ -333,7 +333,7 @@ extension CommandTable {
     }
 
     private enum MoveOutcome {
-        case moved(ByteBuffer)
+        case moved(CompactBytes)
         case sourceMissing
         case wrongType
     }
@@ -350,7 +350,7 @@ extension CommandTable {
         case .list: break
         }
         if source == destination {
-            let access = ctx.modify(source, as: .list, create: false) { (list: inout Deque<ByteBuffer>) -> ByteBuffer in
+            let access = ctx.modify(source, as: .list, create: false) { (list: inout Deque<CompactBytes>) -> CompactBytes in
                 let element = from.pop(from: &list)!
                 to.push(element, to: &list)
                 return element
@@ -499,8 +499,8 @@ extension CommandTable {
 
     /// Removes up to `limit` elements equal to `element`, scanning from the head or the tail,
     /// compacting in place (one pass, no new storage). Returns how many were removed.
-    private static func removeMatches(of element: ByteBuffer, from list: inout Deque<ByteBuffer>, limit: Int, fromTail: Bool) -> Int {
-        guard let first = fromTail ? list.lastIndex(of: element) : list.firstIndex(of: element) else { return 0 }
+    private static func removeMatches(of element: ByteBuffer, from list: inout Deque<CompactBytes>, limit: Int, fromTail: Bool) -> Int {
+        guard let first = fromTail ? list.lastIndex(where: { $0 == element }) : list.firstIndex(where: { $0 == element }) else { return 0 }
         var removed = 0
         if fromTail {
             var write = first
@@ -539,19 +539,19 @@ private enum ListEnd {
         else { return nil }
     }
 
-    func pop(from list: inout Deque<ByteBuffer>) -> ByteBuffer? {
+    func pop(from list: inout Deque<CompactBytes>) -> CompactBytes? {
         self == .left ? list.popFirst() : list.popLast()
     }
 
-    func pop(from list: inout Deque<ByteBuffer>, upTo count: Int) -> [ByteBuffer] {
+    func pop(from list: inout Deque<CompactBytes>, upTo count: Int) -> [CompactBytes] {
         let n = min(count, list.count)
-        var popped: [ByteBuffer] = []
+        var popped: [CompactBytes] = []
         popped.reserveCapacity(n)
         for _ in 0..<n { popped.append(pop(from: &list)!) }
         return popped
     }
 
-    func push(_ element: ByteBuffer, to list: inout Deque<ByteBuffer>) {
+    func push(_ element: CompactBytes, to list: inout Deque<CompactBytes>) {
         if self == .left { list.prepend(element) } else { list.append(element) }
     }
 }
@@ -571,7 +571,7 @@ private extension CommandContext {
     }
 
     /// An array of bulk strings.
-    mutating func replyBulks(_ elements: [ByteBuffer]) {
+    mutating func replyBulks(_ elements: [CompactBytes]) {
         out.array(elements.count)
         for element in elements { out.bulk(element) }
     }

@@ -59,7 +59,7 @@ extension CommandTable {
         var elements: [ByteBuffer] = []
         switch ctx.lookup(ctx.args[1]) {
         case nil: break
-        case .list(let l)?: elements = Array(l)
+        case .list(let l)?: elements = l.map(\.byteBuffer)
         case .set(let s)?: elements = Array(s)
         case .zset(let z)?: elements = z.map(\.member)
         default: return ctx.replyWrongType()
@@ -115,7 +115,7 @@ extension CommandTable {
         }
 
         if let store = o.store {
-            let list = Deque(results.map { $0?.owned() ?? ByteBuffer() })
+            let list = Deque(results.map { $0.map(CompactBytes.init(copying:)) ?? CompactBytes(string: "") })
             if list.isEmpty { ctx.delete(store) } else { ctx.set(store, .list(list)) }
             return ctx.out.integer(list.count)
         }

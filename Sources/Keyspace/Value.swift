@@ -8,7 +8,7 @@ import NIOCore
 /// Not to be confused with a reply: replies are written by `ReplyWriter` and never stored.
 public enum Value: Sendable {
     case string(ByteBuffer)
-    case list(Deque<ByteBuffer>)
+    case list(Deque<CompactBytes>)
     case hash([ByteBuffer: ByteBuffer])
     case set(Set<ByteBuffer>)
     case zset(SortedSet)

@@ -142,8 +142,8 @@ public final class RDBReader {
             return .string(try readBuffer())
         case .list:
             let n = try count()
-            var list = Deque<ByteBuffer>(minimumCapacity: min(n, 1 << 16))
-            for _ in 0..<n { list.append(try readBuffer()) }
+            var list = Deque<CompactBytes>(minimumCapacity: min(n, 1 << 16))
+            for _ in 0..<n { list.append(try readCompact()) }
             return list.isEmpty ? nil : .list(list)
         case .set:
             let n = try count()
@@ -176,23 +176,23 @@ public final class RDBReader {
             }
             return hash.isEmpty ? nil : .hash(hash)
         case .listZiplist:
-            var list = Deque<ByteBuffer>()
-            try readBlob(Ziplist.self) { list.append($0) }
+            var list = Deque<CompactBytes>()
+            try readBlob(Ziplist.self) { list.append(CompactBytes(copying: $0)) }
             return list.isEmpty ? nil : .list(list)
         case .listQuicklist:
-            var list = Deque<ByteBuffer>()
+            var list = Deque<CompactBytes>()
             for _ in 0..<(try count()) {
-                try readBlob(Ziplist.self) { list.append($0) }
+                try readBlob(Ziplist.self) { list.append(CompactBytes(copying: $0)) }
             }
             return list.isEmpty ? nil : .list(list)
         case .listQuicklist2:
-            var list = Deque<ByteBuffer>()
+            var list = Deque<CompactBytes>()
             for _ in 0..<(try count()) {
                 let containerOffset = pos
                 let container = try length()
                 switch Int(container) {
-                case RDB.QuicklistNode.plain: list.append(try readBuffer())
-                case RDB.QuicklistNode.packed: try readBlob(Listpack.self) { list.append($0) }
+                case RDB.QuicklistNode.plain: list.append(try readCompact())
+                case RDB.QuicklistNode.packed: try readBlob(Listpack.self) { list.append(CompactBytes(copying: $0)) }
                 default: throw RDBLoadError(offset: containerOffset, reason: "unknown quicklist node container \(container)")
                 }
             }
@@ -373,6 +373,11 @@ public final class RDBReader {
 
     private func readBuffer() throws -> ByteBuffer {
         try readString { allocator.buffer(bytes: $0) }
+    }
+
+    /// A string read straight into a list element (no intermediate buffer).
+    private func readCompact() throws -> CompactBytes {
+        try readString { CompactBytes($0) }
     }
 
     private func readText() throws -> String {

@@ -90,7 +90,7 @@ public final class RDBWriter {
             try writeByte(RDB.ValueType.list.rawValue)
             try writeString(key)
             try writeLength(UInt64(list.count))
-            for element in list { try writeString(element) }
+            for element in list { try element.withUnsafeBytes { try writeString($0) } }
         case .set(let set):
             try writeByte(RDB.ValueType.set.rawValue)
             try writeString(key)

@@ -71,19 +71,22 @@ public struct ReplyWriter {
 
     /// A bulk string: header, bytes and trailing CRLF written in one buffer operation.
     @inlinable public mutating func bulk(_ value: ByteBuffer) {
-        let n = value.readableBytes
-        _ = value.withUnsafeReadableBytes { source in
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n + 26) { out in
-                var p = ReplyWriter.putHeader(UInt8(ascii: "$"), n, into: out)
-                if n > 0 {
-                    // SAFETY: `out` has n + 26 writable bytes; the header takes at most 24.
-                    (out.baseAddress! + p).copyMemory(from: source.baseAddress!, byteCount: n)
-                }
-                p += n
-                out[p] = 13
-                out[p + 1] = 10
-                return p + 2
+        value.withUnsafeReadableBytes { bulk(raw: $0) }
+    }
+
+    /// A bulk string of the bytes at `source` (stored values that are not `ByteBuffer`s).
+    @inlinable public mutating func bulk(raw source: UnsafeRawBufferPointer) {
+        let n = source.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n + 26) { out in
+            var p = ReplyWriter.putHeader(UInt8(ascii: "$"), n, into: out)
+            if n > 0 {
+                // SAFETY: `out` has n + 26 writable bytes; the header takes at most 24.
+                (out.baseAddress! + p).copyMemory(from: source.baseAddress!, byteCount: n)
             }
+            p += n
+            out[p] = 13
+            out[p + 1] = 10
+            return p + 2
         }
     }
 

@@ -14,7 +14,7 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(db.expiresCount, 0, "SET without KEEPTTL clears the expiry")
         db.modify(ByteBuffer(string: "l")) { entry in
             XCTAssertNil(entry)
-            entry = Entry(value: .list([ByteBuffer(string: "x")]), expireAt: 5)
+            entry = Entry(value: .list([CompactBytes(string: "x")]), expireAt: 5)
         }
         XCTAssertEqual(db.count, 2)
         XCTAssertEqual(db.expiresCount, 1)
@@ -71,7 +71,7 @@ final class DatabaseTests: XCTestCase {
         XCTAssertLessThanOrEqual(small.capacity, 64)
         XCTAssertEqual(stored(db, "k"), "s")
         // Over a value of another type the bytes are simply stored.
-        db.set(key, .list([ByteBuffer(string: "x")]))
+        db.set(key, .list([CompactBytes(string: "x")]))
         db.setString(key, copying: ByteBuffer(string: "back"))
         XCTAssertEqual(stored(db, "k"), "back")
         XCTAssertEqual(db.count, 1)

@@ -18,7 +18,7 @@ final class RDBTests: XCTestCase {
         func s(_ b: ByteBuffer) -> String { b.readableBytesView.map { String($0) }.joined(separator: ".") }
         switch v {
         case .string(let b): return "string:" + s(b)
-        case .list(let l): return "list:" + l.map(s).joined(separator: ",")
+        case .list(let l): return "list:" + l.map { s($0.byteBuffer) }.joined(separator: ",")
         case .set(let m): return "set:" + m.map(s).sorted().joined(separator: ",")
         case .hash(let h): return "hash:" + h.map { s($0.key) + "=" + s($0.value) }.sorted().joined(separator: ",")
         case .zset(let z): return "zset:" + z.map { s($0.member) + "@" + String($0.score) }.joined(separator: ",")
@@ -69,7 +69,8 @@ final class RDBTests: XCTestCase {
         }
         put(ks, buf("compressible"), .string(buf(String(repeating: "swiftlet ", count: 1000))))
         put(ks, buf("big"), .string(ByteBuffer(bytes: (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 7) })))
-        put(ks, buf("list"), .list(Deque((0..<1000).map { buf($0 % 3 == 0 ? "\($0)" : "element-\($0)") })))
+        // Numbers, short elements (stored inline) and long ones (stored on the heap).
+        put(ks, buf("list"), .list(Deque((0..<1000).map { CompactBytes(string: $0 % 3 == 0 ? "\($0)" : $0 % 3 == 1 ? "element-\($0)" : "a longer list element number \($0)") })))
         put(ks, buf("set"), .set(Set((0..<600).map { buf("m\($0)") })))
         put(ks, buf("hash"), .hash(Dictionary(uniqueKeysWithValues: (0..<300).map { (buf("f\($0)"), buf("\($0 * 7)")) })))
         var z = SortedSet()
@@ -157,7 +158,7 @@ final class RDBTests: XCTestCase {
         shard.dbs[0].set(buf("plain"), .string(buf("changed")))
         ks.shard(for: buf("set")).dbs[0].remove(buf("set"))
         ks.shard(for: buf("list")).dbs[0].modify(buf("list")) { entry in
-            if case .list(var l) = entry!.value { entry!.value = .string(ByteBuffer()); l.removeAll(); l.append(buf("only")); entry!.value = .list(l) }
+            if case .list(var l) = entry!.value { entry!.value = .string(ByteBuffer()); l.removeAll(); l.append(CompactBytes(string: "only")); entry!.value = .list(l) }
         }
         put(ks, buf("new"), .string(buf("after")))
         var file: [UInt8] = []
