@@ -120,9 +120,12 @@ public struct CommandContext {
     /// Records the slot of key argument `index` and returns its shard's lock bit.
     @inlinable
     mutating func recordKey(at index: Int) -> UInt64 {
-        let key = args[index]
-        let s = KeySlot.slot(key)
-        let known = KnownKey(address: key.withUnsafeReadableBytes { $0.baseAddress }, length: key.readableBytes, slot: s)
+        // Read through the array in place: binding `args[index]` to a local would retain the
+        // receive buffer's storage (an atomic increment and decrement per key argument).
+        let known = args[index].withUnsafeReadableBytes { raw in
+            KnownKey(address: raw.baseAddress, length: raw.count, slot: KeySlot.slot(raw: raw))
+        }
+        let s = known.slot
         if knownKeyCount < knownKeys.count { knownKeys[knownKeyCount] = known } else { knownKeys.append(known) }
         knownKeyCount += 1
         return 1 << UInt64(KeySlot.shard(ofSlot: s))
@@ -230,9 +233,9 @@ public struct CommandContext {
     }
 
     /// Typed read: `.missing`, `.wrongType` (nothing replied yet) or the value.
-    public mutating func read<T>(_ key: ByteBuffer, as kind: ValueKind<T>) -> Access<T> {
+    public mutating func read<K>(_ key: ByteBuffer, as kind: ValueKind<K>) -> Access<K.Payload> {
         guard let value = lookup(key) else { return .missing }
-        guard let typed = kind.extract(value) else { return .wrongType }
+        guard let typed = K.extract(value) else { return .wrongType }
         return .found(typed)
     }
 
@@ -271,27 +274,26 @@ public struct CommandContext {
     /// Mutates a collection in place. With `create`, a missing key starts as the empty
     /// collection; a collection left empty is deleted (Redis never stores empty collections).
     /// Does not call `changed`: the handler knows whether anything changed.
-    public mutating func modify<T, R>(_ key: ByteBuffer, as kind: ValueKind<T>, create: Bool,
-                                      _ body: (inout T) -> R) -> Access<R> {
+    public mutating func modify<K, R>(_ key: ByteBuffer, as kind: ValueKind<K>, create: Bool,
+                                      _ body: (inout K.Payload) -> R) -> Access<R> {
         let clock = self.clock
         return modifyLive(key) { slot -> Access<R> in
             guard slot != nil else {
                 guard create else { return .missing }
-                var fresh = kind.empty
+                var fresh = K.makeEmpty()
                 let result = body(&fresh)
-                if !kind.isEmpty(fresh) { slot = Entry(value: kind.wrap(fresh), lastAccess: clock) }
+                if !K.isEmpty(fresh) { slot = Entry(value: K.wrap(fresh), lastAccess: clock) }
                 return .found(result)
             }
-            // The entry is mutated where it is (`slot!.` accesses it in place; binding it to a
-            // local would copy it, and keep a second reference to the collection alive).
-            guard var typed = kind.extract(slot!.value) else { return .wrongType }
-            // Drop the entry's reference so `body` holds the only one and mutates in place.
-            slot!.value = .hash([:])
+            // The collection is moved out of the entry (`slot!.` accesses it in place; binding the
+            // entry to a local would copy it, and keep a second reference to the collection
+            // alive), so `body` holds the only reference and mutates in place; then moved back.
+            guard var typed = K.take(&slot!.value) else { return .wrongType }
             let result = body(&typed)
-            if kind.isEmpty(typed) {
+            if K.isEmpty(typed) {
                 slot = nil
             } else {
-                slot!.value = kind.wrap(typed)
+                slot!.value = K.wrap(consume typed)
                 slot!.lastAccess = clock
             }
             return .found(result)
@@ -354,48 +356,98 @@ public enum Access<T> {
     case found(T)
 }
 
-/// How to get a typed collection in and out of a `Value`.
-public struct ValueKind<T: Sendable>: Sendable {
-    public let extract: @Sendable (Value) -> T?
-    public let wrap: @Sendable (T) -> Value
-    public let empty: T
-    public let isEmpty: @Sendable (T) -> Bool
+/// How commands name the type they expect: `ctx.read(key, as: .list)`. A zero-size tag; the
+/// work is done by the `StoredKind`'s static functions, which the compiler specialises into each
+/// command (a struct of closures cost an indirect call and a retain/release per access).
+public struct ValueKind<Kind: StoredKind>: Sendable {
+    @inlinable public init() {}
 }
 
-extension ValueKind where T == ByteBuffer {
-    public static var string: ValueKind<ByteBuffer> {
-        ValueKind(extract: { if case .string(let s) = $0 { return s } else { return nil } },
-                  wrap: { .string($0) }, empty: ByteBuffer(), isEmpty: { _ in false })
-    }
+/// How to get one type's payload in and out of a `Value`.
+public protocol StoredKind: Sendable {
+    associatedtype Payload: Sendable
+    /// A copy of the payload, for reading; nil for another type.
+    static func extract(_ value: Value) -> Payload?
+    /// Moves the payload out for mutation, leaving `Value.vacated` behind; nil (and the value
+    /// untouched) for another type. Moving rather than copying saves an atomic retain and
+    /// release per write, and leaves the caller the only reference, so the write is in place.
+    static func take(_ value: inout Value) -> Payload?
+    static func wrap(_ payload: consuming Payload) -> Value
+    /// The empty collection a write to a missing key starts from.
+    static func makeEmpty() -> Payload
+    static func isEmpty(_ payload: Payload) -> Bool
 }
 
-extension ValueKind where T == Deque<CompactBytes> {
-    public static var list: ValueKind<Deque<CompactBytes>> {
-        ValueKind(extract: { if case .list(let l) = $0 { return l } else { return nil } },
-                  wrap: { .list($0) }, empty: [], isEmpty: { $0.isEmpty })
+public enum StringKind: StoredKind {
+    @inlinable public static func extract(_ value: Value) -> ByteBuffer? {
+        if case .string(let s) = value { return s } else { return nil }
     }
+    @inlinable public static func take(_ value: inout Value) -> ByteBuffer? {
+        guard case .string = value, case .string(let s) = value.vacate() else { return nil }
+        return s
+    }
+    @inlinable public static func wrap(_ payload: consuming ByteBuffer) -> Value { .string(payload) }
+    @inlinable public static func makeEmpty() -> ByteBuffer { ByteBuffer() }
+    @inlinable public static func isEmpty(_ payload: ByteBuffer) -> Bool { false }
 }
 
-extension ValueKind where T == [ByteBuffer: ByteBuffer] {
-    public static var hash: ValueKind<[ByteBuffer: ByteBuffer]> {
-        ValueKind(extract: { if case .hash(let h) = $0 { return h } else { return nil } },
-                  wrap: { .hash($0) }, empty: [:], isEmpty: { $0.isEmpty })
+public enum ListKind: StoredKind {
+    @inlinable public static func extract(_ value: Value) -> Deque<CompactBytes>? {
+        if case .list(let l) = value { return l } else { return nil }
     }
+    @inlinable public static func take(_ value: inout Value) -> Deque<CompactBytes>? {
+        guard case .list = value, case .list(let l) = value.vacate() else { return nil }
+        return l
+    }
+    @inlinable public static func wrap(_ payload: consuming Deque<CompactBytes>) -> Value { .list(payload) }
+    @inlinable public static func makeEmpty() -> Deque<CompactBytes> { [] }
+    @inlinable public static func isEmpty(_ payload: Deque<CompactBytes>) -> Bool { payload.isEmpty }
 }
 
-extension ValueKind where T == Set<ByteBuffer> {
-    public static var set: ValueKind<Set<ByteBuffer>> {
-        ValueKind(extract: { if case .set(let s) = $0 { return s } else { return nil } },
-                  wrap: { .set($0) }, empty: [], isEmpty: { $0.isEmpty })
+public enum HashKind: StoredKind {
+    @inlinable public static func extract(_ value: Value) -> [ByteBuffer: ByteBuffer]? {
+        if case .hash(let h) = value { return h } else { return nil }
     }
+    @inlinable public static func take(_ value: inout Value) -> [ByteBuffer: ByteBuffer]? {
+        guard case .hash = value, case .hash(let h) = value.vacate() else { return nil }
+        return h
+    }
+    @inlinable public static func wrap(_ payload: consuming [ByteBuffer: ByteBuffer]) -> Value { .hash(payload) }
+    @inlinable public static func makeEmpty() -> [ByteBuffer: ByteBuffer] { [:] }
+    @inlinable public static func isEmpty(_ payload: [ByteBuffer: ByteBuffer]) -> Bool { payload.isEmpty }
 }
 
-extension ValueKind where T == SortedSet {
-    public static var zset: ValueKind<SortedSet> {
-        ValueKind(extract: { if case .zset(let z) = $0 { return z } else { return nil } },
-                  wrap: { .zset($0) }, empty: SortedSet(), isEmpty: { $0.count == 0 })
+public enum SetKind: StoredKind {
+    @inlinable public static func extract(_ value: Value) -> Set<ByteBuffer>? {
+        if case .set(let s) = value { return s } else { return nil }
     }
+    @inlinable public static func take(_ value: inout Value) -> Set<ByteBuffer>? {
+        guard case .set = value, case .set(let s) = value.vacate() else { return nil }
+        return s
+    }
+    @inlinable public static func wrap(_ payload: consuming Set<ByteBuffer>) -> Value { .set(payload) }
+    @inlinable public static func makeEmpty() -> Set<ByteBuffer> { [] }
+    @inlinable public static func isEmpty(_ payload: Set<ByteBuffer>) -> Bool { payload.isEmpty }
 }
+
+public enum SortedSetKind: StoredKind {
+    @inlinable public static func extract(_ value: Value) -> SortedSet? {
+        if case .zset(let z) = value { return z } else { return nil }
+    }
+    @inlinable public static func take(_ value: inout Value) -> SortedSet? {
+        guard case .zset = value, case .zset(let z) = value.vacate() else { return nil }
+        return z
+    }
+    @inlinable public static func wrap(_ payload: consuming SortedSet) -> Value { .zset(payload) }
+    @inlinable public static func makeEmpty() -> SortedSet { SortedSet() }
+    @inlinable public static func isEmpty(_ payload: SortedSet) -> Bool { payload.count == 0 }
+}
+
+extension ValueKind where Kind == StringKind { public static var string: Self { Self() } }
+extension ValueKind where Kind == ListKind { public static var list: Self { Self() } }
+extension ValueKind where Kind == HashKind { public static var hash: Self { Self() } }
+extension ValueKind where Kind == SetKind { public static var set: Self { Self() } }
+extension ValueKind where Kind == SortedSetKind { public static var zset: Self { Self() } }
 
 extension ReplyWriter {
     /// A stored collection element as a bulk string.

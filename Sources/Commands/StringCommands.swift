@@ -286,9 +286,9 @@ extension CommandTable {
                 slot = entry
                 return .overflow
             }
-            // Drop the entry's reference so the buffer is uniquely held and reused (an empty
-            // dictionary is a static singleton: no allocation).
-            entry.value = .hash([:])
+            // Drop the entry's reference so the buffer is uniquely held and reused (`vacated`
+            // is a static singleton: no allocation).
+            entry.value = .vacated
             text.clear()
             text.writeDecimal(Int(result))
             entry.value = .string(text)

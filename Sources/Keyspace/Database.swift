@@ -18,32 +18,36 @@ public enum KeySlot {
     /// while each slot's dictionary keeps Swift's per-process seeded hashing.
     @inlinable
     public static func hash(_ key: ByteBuffer) -> UInt64 {
-        key.withUnsafeReadableBytes { raw in
-            let n = raw.count
-            var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
-            var i = 0
-            while i + 8 <= n {
-                h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-                h ^= h >> 29
-                i += 8
-            }
-            if i < n {
-                var tail: UInt64 = 0
-                var shift: UInt64 = 0
-                while i < n {
-                    tail |= UInt64(raw[i]) << shift
-                    shift += 8
-                    i += 1
-                }
-                h = (h ^ tail) &* 0xBF58_476D_1CE4_E5B9
-            }
-            h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
-            return h ^ (h >> 31)
+        key.withUnsafeReadableBytes { hash(raw: $0) }
+    }
+
+    @inlinable
+    public static func hash(raw: UnsafeRawBufferPointer) -> UInt64 {
+        let n = raw.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+        var i = 0
+        while i + 8 <= n {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 29
+            i += 8
         }
+        if i < n {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(raw[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = (h ^ tail) &* 0xBF58_476D_1CE4_E5B9
+        }
+        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 31)
     }
 
     @inlinable public static func slot(_ key: ByteBuffer) -> Int { Int(truncatingIfNeeded: hash(key)) & (slotCount - 1) }
+    @inlinable public static func slot(raw key: UnsafeRawBufferPointer) -> Int { Int(truncatingIfNeeded: hash(raw: key)) & (slotCount - 1) }
     @inlinable public static func shard(ofSlot slot: Int) -> Int { slot & (shardCount - 1) }
     @inlinable public static func shard(_ key: ByteBuffer) -> Int { shard(ofSlot: slot(key)) }
     /// Index of a slot inside its shard's tables.
@@ -178,16 +182,16 @@ public struct Database: Sendable {
             value = .string(bytes.owned())
             return
         }
-        value = .hash([:])   // drop the entry's reference: `buffer` is now the only one (or shared with a snapshot)
+        value = .vacated   // drop the entry's reference: `buffer` is now the only one (or shared with a snapshot)
         buffer.clear()
         bytes.withUnsafeReadableBytes { _ = buffer.writeBytes($0) }
         value = .string(buffer)
     }
 
-    /// An empty dictionary is the stdlib's shared empty singleton: no allocation.
+    /// Leaves `Value.vacated` behind: no allocation.
     @inlinable
     static func takeEntry(_ slot: inout Entry) -> Entry {
-        var taken = Entry(value: .hash([:]))
+        var taken = Entry(value: .vacated)
         swap(&taken, &slot)
         return taken
     }

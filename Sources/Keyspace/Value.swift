@@ -44,6 +44,20 @@ public enum Value: Sendable {
         }
     }
 
+    /// What a slot holds while its payload is moved out for an in-place mutation: the empty
+    /// dictionary is a static singleton, so storing and dropping it costs no allocation and no
+    /// atomic reference count.
+    public static var vacated: Value { .hash([:]) }
+
+    /// Moves the value out, leaving `vacated` in its place: the caller gets the only reference
+    /// to the payload (a copy would share it, and the next write would copy the collection).
+    @inlinable
+    public mutating func vacate() -> Value {
+        let moved = consume self
+        self = .vacated
+        return moved
+    }
+
     /// Number of elements (1 for a string), for memory estimates and SCAN-style accounting.
     public var elementCount: Int {
         switch self {
