@@ -85,11 +85,12 @@ extension CommandTable {
     }
 
     /// Sets `field` to `value`; true when the field is new. An existing field keeps its stored
-    /// key, so only new fields pay for a copy of the name.
+    /// key, so only new fields pay for a copy of the name, and its value's buffer, overwritten in
+    /// place where that is safe (see `ByteBuffer.overwrite(copying:)`).
     @inline(__always)
     private static func store(_ hash: inout HashValue, field: ByteBuffer, value: ByteBuffer) -> Bool {
         if let index = hash.index(forKey: field) {
-            hash.values[index] = value.owned()
+            hash.values[index].overwrite(copying: value)
             return false
         }
         hash[field.owned()] = value.owned()

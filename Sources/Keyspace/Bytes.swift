@@ -15,6 +15,21 @@ extension ByteBuffer {
         withUnsafeReadableBytes { ByteBufferAllocator().buffer(bytes: $0) }
     }
 
+    /// Replaces the contents with a copy of `bytes` (a stored value being overwritten by a request
+    /// argument). The buffer's own memory is reused when nothing else holds it and it is not much
+    /// larger than needed: no malloc and free per overwrite, and no big buffer kept for a small
+    /// value. A buffer shared with a snapshot (or anything else) is copied on write by ByteBuffer,
+    /// so the other holder keeps the old bytes.
+    @inlinable
+    public mutating func overwrite(copying bytes: ByteBuffer) {
+        guard capacity <= max(64, 2 * bytes.readableBytes) else {
+            self = bytes.owned()
+            return
+        }
+        clear()
+        bytes.withUnsafeReadableBytes { _ = writeBytes($0) }
+    }
+
     /// The readable bytes as a String (lossy for invalid UTF-8); for names and options, not data.
     @inlinable
     public var string: String { String(decoding: readableBytesView, as: UTF8.self) }

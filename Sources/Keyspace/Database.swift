@@ -178,13 +178,12 @@ public struct Database: Sendable {
     /// See `setString`: reuse the stored string's buffer when that is free of cost and of waste.
     @inlinable
     static func overwriteString(_ value: inout Value, with bytes: ByteBuffer) {
-        guard case .string(var buffer) = value, buffer.capacity <= max(64, 2 * bytes.readableBytes) else {
+        guard case .string = value, case .string(var buffer) = value.vacate() else {
             value = .string(bytes.owned())
             return
         }
-        value = .vacated   // drop the entry's reference: `buffer` is now the only one (or shared with a snapshot)
-        buffer.clear()
-        bytes.withUnsafeReadableBytes { _ = buffer.writeBytes($0) }
+        // `buffer` is now the only reference (or shared with a snapshot, which ByteBuffer copies for).
+        buffer.overwrite(copying: bytes)
         value = .string(buffer)
     }
 

@@ -17,22 +17,27 @@ public typealias LongDouble = Double
 /// timeouts): the whole text must be a number, without leading space; `inf` is accepted, NaN and
 /// overflow are not (underflow to a denormal is).
 public func parseDouble(_ text: ByteBuffer) -> Double? {
-    guard let first = text.readableBytesView.first, !isSpaceByte(first),
-          let (value, rangeError) = strtodWhole(text) else { return nil }
-    if value.isNaN { return nil }
-    if rangeError && (value.isInfinite || value == 0) { return nil }
-    return value
+    // Through the raw bytes: a `readableBytesView` would retain the buffer's storage.
+    text.withUnsafeReadableBytes { raw in
+        guard let first = raw.first, !isSpaceByte(first),
+              let (value, rangeError) = strtodWhole(raw) else { return nil }
+        if value.isNaN { return nil }
+        if rangeError && (value.isInfinite || value == 0) { return nil }
+        return value
+    }
 }
 
 /// C's strtod over exactly `text` (NUL-terminated in a stack buffer, no String): nil unless every
 /// byte was consumed; `rangeError` reports ERANGE.
 public func strtodWhole(_ text: ByteBuffer) -> (value: Double, rangeError: Bool)? {
-    let n = text.readableBytes
+    text.withUnsafeReadableBytes { strtodWhole($0) }
+}
+
+public func strtodWhole(_ raw: UnsafeRawBufferPointer) -> (value: Double, rangeError: Bool)? {
+    let n = raw.count
     guard n < 4096 else { return nil }   // longer than any number strtod could use whole
     return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buffer in
-        text.withUnsafeReadableBytes { raw in
-            for i in 0..<n { buffer[i] = CChar(bitPattern: raw[i]) }
-        }
+        for i in 0..<n { buffer[i] = CChar(bitPattern: raw[i]) }
         buffer[n] = 0
         let start = buffer.baseAddress!
         var end: UnsafeMutablePointer<CChar>? = nil

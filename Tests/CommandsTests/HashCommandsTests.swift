@@ -28,6 +28,27 @@ final class HashCommandsTests: XCTestCase {
 
     // MARK: HSET, HMSET, HSETNX, HGET, HMGET
 
+    /// An overwritten field reuses its value's buffer, except while a snapshot (BGSAVE) shares the
+    /// hash: the snapshot must keep the old value.
+    func testHSetOverwriteLeavesASnapshotUntouched() {
+        let s = TestServer()
+        let c = s.client()
+        XCTAssertEqual(c.call("HSET", "h", "f", "old", "g", "other"), .integer(2))
+        let snapshot = s.runtime.keyspace.snapshot(now: 0)
+        XCTAssertEqual(c.call("HSET", "h", "f", "new"), .integer(0))
+        XCTAssertEqual(c.call("HSET", "h", "f", String(repeating: "long ", count: 40)), .integer(0))
+        XCTAssertEqual(c.call("HSET", "h", "f", "newer"), .integer(0))
+        XCTAssertEqual(c.call("HGET", "h", "f"), .bulk("newer"))
+        var saved: [String: String] = [:]
+        for db in snapshot.databases where db.index == 0 {
+            snapshot.forEachEntry(in: db) { key, entry in
+                guard key.string == "h", case .hash(let h) = entry.value else { return }
+                for (field, value) in h { saved[field.string] = value.string }
+            }
+        }
+        XCTAssertEqual(saved, ["f": "old", "g": "other"])
+    }
+
     func testHSetCountsNewFieldsAndOverwrites() {
         let s = TestServer()
         let c = s.client()

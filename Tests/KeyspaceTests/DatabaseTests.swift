@@ -77,6 +77,24 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(db.count, 1)
     }
 
+    func testOverwriteCopyingReusesOnlyAnUnsharedBufferOfFittingSize() {
+        var value = ByteBuffer(string: "first value")
+        let address = value.withUnsafeReadableBytes { $0.baseAddress }
+        value.overwrite(copying: ByteBuffer(string: "second"))
+        XCTAssertEqual(value, ByteBuffer(string: "second"))
+        XCTAssertEqual(value.withUnsafeReadableBytes { $0.baseAddress }, address, "unshared: written in place")
+
+        let holder = value   // a snapshot's reference
+        value.overwrite(copying: ByteBuffer(string: "third"))
+        XCTAssertEqual(holder, ByteBuffer(string: "second"), "the other holder keeps its bytes")
+        XCTAssertEqual(value, ByteBuffer(string: "third"))
+
+        var big = ByteBuffer(repeating: 1, count: 4096)
+        big.overwrite(copying: ByteBuffer(string: "s"))
+        XCTAssertEqual(big, ByteBuffer(string: "s"))
+        XCTAssertLessThanOrEqual(big.capacity, 64, "a much larger buffer is not kept for a small value")
+    }
+
     func testSlotPlacementIsStableAndSpread() {
         XCTAssertEqual(KeySlot.slot(ByteBuffer(string: "foo")), KeySlot.slot(ByteBuffer(string: "foo")))
         var shards = Set<Int>()
