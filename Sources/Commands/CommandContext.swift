@@ -249,7 +249,7 @@ public struct CommandContext {
     /// `set` of a string value copied from `bytes` (a request argument): overwriting a string
     /// reuses its buffer (see `Database.setString`).
     public mutating func setString(_ key: ByteBuffer, copying bytes: ByteBuffer, expireAt: Int64 = 0, keepTTL: Bool = false) {
-        store(key, .copyOf(bytes), expireAt: expireAt, keepTTL: keepTTL)
+        bytes.withUnsafeReadableBytes { store(key, .copyOf($0), expireAt: expireAt, keepTTL: keepTTL) }
     }
 
     private mutating func store(_ key: ByteBuffer, _ value: consuming Database.NewValue, expireAt: Int64, keepTTL: Bool) {

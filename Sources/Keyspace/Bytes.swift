@@ -22,12 +22,17 @@ extension ByteBuffer {
     /// so the other holder keeps the old bytes.
     @inlinable
     public mutating func overwrite(copying bytes: ByteBuffer) {
-        guard capacity <= max(64, 2 * bytes.readableBytes) else {
-            self = bytes.owned()
+        bytes.withUnsafeReadableBytes { overwrite(copying: $0) }
+    }
+
+    @inlinable
+    public mutating func overwrite(copying bytes: UnsafeRawBufferPointer) {
+        guard capacity <= max(64, 2 * bytes.count) else {
+            self = ByteBufferAllocator().buffer(bytes: bytes)
             return
         }
         clear()
-        bytes.withUnsafeReadableBytes { _ = writeBytes($0) }
+        writeBytes(bytes)
     }
 
     /// The readable bytes as a String (lossy for invalid UTF-8); for names and options, not data.

@@ -104,13 +104,15 @@ public struct Database: Sendable {
     @discardableResult
     public mutating func setString(_ key: ByteBuffer, copying bytes: ByteBuffer, expireAt: Int64 = 0, keepTTL: Bool = false,
                                    clock: UInt32 = 0, table: Int? = nil) -> Bool {
-        store(key, .copyOf(bytes), expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table)
+        bytes.withUnsafeReadableBytes { store(key, .copyOf($0), expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table) }
     }
 
     /// What `store` writes: a value, or the bytes of a string value still to be copied.
     public enum NewValue {
         case value(Value)
-        case copyOf(ByteBuffer)
+        /// Bytes valid for the duration of the call (a request argument's): a pointer rather than
+        /// the ByteBuffer, whose copy into the enum would cost a retain and a release.
+        case copyOf(UnsafeRawBufferPointer)
     }
 
     /// `set` and `setString` in one: stores `value` under `key`, replacing any old value.
@@ -154,7 +156,7 @@ public struct Database: Sendable {
         let fresh: Value
         switch consume value {
         case .value(let v): fresh = v
-        case .copyOf(let bytes): fresh = .string(bytes.owned())
+        case .copyOf(let bytes): fresh = .string(ByteBufferAllocator().buffer(bytes: bytes))
         }
         table[stored] = Entry(value: fresh, expireAt: expireAt, lastAccess: clock)
         return .inserted(storedKey: expireAt != 0 ? stored : nil)
@@ -177,9 +179,9 @@ public struct Database: Sendable {
 
     /// See `setString`: reuse the stored string's buffer when that is free of cost and of waste.
     @inlinable
-    static func overwriteString(_ value: inout Value, with bytes: ByteBuffer) {
+    static func overwriteString(_ value: inout Value, with bytes: UnsafeRawBufferPointer) {
         guard case .string = value, case .string(var buffer) = value.vacate() else {
-            value = .string(bytes.owned())
+            value = .string(ByteBufferAllocator().buffer(bytes: bytes))
             return
         }
         // `buffer` is now the only reference (or shared with a snapshot, which ByteBuffer copies for).
