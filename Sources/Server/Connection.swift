@@ -96,8 +96,10 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         runtime.clients.add(state)
         let timeout = server.config.int("timeout")
         if timeout > 0 {
-            idleTimer = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
-                self?.checkIdle(limitSeconds: Int64(timeout))
+            // Timers hold the connection strongly and are cancelled when it closes (see
+            // `ClientState.connection` for why nothing here takes a weak reference to it).
+            idleTimer = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
+                checkIdle(limitSeconds: Int64(timeout))
             }
         }
     }
@@ -105,9 +107,12 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
         state.closed.store(true, ordering: .releasing)
+        state.disconnect()   // breaks the connection <-> state cycle
         if let waiter = blockedOn { _ = runtime.blocking.cancel(waiter) }
         blockTimer?.cancel()
+        blockTimer = nil
         idleTimer?.cancel()
+        idleTimer = nil
         unwatchAll()
         runtime.pubsub.removeAll(of: state)
         runtime.clients.remove(state)
@@ -117,6 +122,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
 
     func handlerRemoved(context: ChannelHandlerContext) {
         channelContext = nil
+        state.disconnect()   // also when removed without going inactive first
     }
 
     private func checkIdle(limitSeconds: Int64) {
@@ -321,8 +327,8 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     }
 
     private func scheduleTimeout(_ waiter: BlockedWaiter, in millis: Int64) {
-        blockTimer = eventLoop.scheduleTask(in: .milliseconds(max(0, millis))) { [weak self] in
-            guard let self, self.blockedOn === waiter else { return }
+        blockTimer = eventLoop.scheduleTask(in: .milliseconds(max(0, millis))) { [self] in
+            guard self.blockedOn === waiter, !self.closing else { return }
             if self.runtime.blocking.cancel(waiter) {
                 var timeout = ReplyWriter(buffer: ByteBuffer(), proto: waiter.proto)
                 timeout.nullArray()
