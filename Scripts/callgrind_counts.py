@@ -9,7 +9,7 @@ timings on a shared machine; they include the server's start-up, so compare runs
 request count.
 
 Usage: Scripts/callgrind_counts.py [--server PATH] [--test set] [--requests 100000] [--pipeline 16]
-                                   [--callers]
+                                   [--callers] [--function SYMBOL ...]
 """
 import argparse
 import os
@@ -51,6 +51,8 @@ def main():
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--callers", action="store_true", help="also list the callers making >= 0.2 calls per request")
+    ap.add_argument("--function", action="append", default=[], metavar="SYMBOL",
+                    help="also count the calls of SYMBOL (as `nm` prints it; repeatable)")
     args = ap.parse_args()
     for tool in ("valgrind", "callgrind_annotate", "redis-benchmark", "strip"):
         if not shutil.which(tool):
@@ -82,7 +84,7 @@ def main():
                           capture_output=True, text=True, check=True).stdout
     total = int(re.search(r"([\d,]+) .*PROGRAM TOTALS", tree).group(1).replace(",", ""))
     print(f"{args.test} -P {args.pipeline}, {args.requests} requests: {total / args.requests:,.0f} instructions per request")
-    for function in FUNCTIONS:
+    for function in FUNCTIONS + args.function:
         per, top = calls_per_request(tree, function, args.requests, args.callers)
         print(f"  {function:27s} {per:6.2f} calls per request")
         for n, caller in top:

@@ -10,7 +10,7 @@ Scripts/setup-debian.sh
 VENV="${SWIFTLET_VENV:-$HOME/.cache/swiftlet/venv}"
 
 echo "== build (release) =="
-swift build -c release --product swiftlet-server
+Scripts/build-server.sh
 swift build --product swiftlet
 echo "== Swift unit tests =="
 swift test

@@ -22,11 +22,13 @@ public struct ServerBuild {
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         defer { try? log.close() }
-        progress("server: swift build -c release --product swiftlet-server -static-executable (log: \(logURL.path))")
+        progress("server: swift build -c release --product swiftlet-server -static-executable -enforce-exclusivity=unchecked (log: \(logURL.path))")
         do {
             try Subprocess.run(["swift", "build", "-c", "release", "--product", "swiftlet-server",
                                 "--package-path", packageRoot.path, "--scratch-path", scratchPath.path,
-                                "-Xswiftc", "-static-executable"], log: log)
+                                "-Xswiftc", "-static-executable",
+                                // As Scripts/build-server.sh: reaches SwiftNIO's run-time exclusivity checks too.
+                                "-Xswiftc", "-enforce-exclusivity=unchecked"], log: log)
         } catch {
             throw Subprocess.Failure(description: """
                 building the static server failed: \(error)
