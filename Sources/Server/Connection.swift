@@ -11,9 +11,8 @@ import RESP
 /// read are gathered in one buffer and written with a single flush in `channelReadComplete`, which
 /// is what makes pipelining cheap. Other threads reach the connection only through the
 /// `ClientConnection` methods, which hop onto the loop.
-final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Sendable {
+final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let runtime: ServerRuntime
@@ -35,9 +34,12 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     private var blockTimer: Scheduled<Void>? = nil
     private var closing = false
     private var commandsSinceUpdate = 0
-    /// A `read()` held back while the socket is not writable (backpressure for clients that do
-    /// not read their replies and have no output limit configured).
-    private var readHeld = false
+    /// Running this client's requests is paused until its socket drains: it does not read its
+    /// replies and has no output limit (see `pauseIfNotReading`).
+    private var outputPaused = false
+    /// The client half-closed while paused: close once the paused input has been answered.
+    private var closeWhenDrained = false
+    private var resumeScheduled = false
     private var idleTimer: RepeatedTask? = nil
     private var lastActivity: NIODeadline = .now()
     private var limits = Limits()
@@ -151,20 +153,34 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         lastActivity = .now()
         if closing { return }
         refreshLimits()
+        if outputPaused {
+            // A read already under way when reading was switched off: keep it for later.
+            if var buffered = pending {
+                buffered.writeBuffer(&input)
+                input = buffered
+            }
+            keepPending(input, context: context)
+            return
+        }
         if var buffered = pending {
             pending = nil
             buffered.writeBuffer(&input)
             input = buffered
         }
         process(&input, context: context)
-        if input.readableBytes > 0 && !closing {
-            if input.readableBytes > limits.queryBuffer {
-                server.log.warning("Closing client that reached max query buffer length: \(state.remoteAddress)")
-                closeNow(context)
-                return
-            }
-            pending = input
+        keepPending(input, context: context)
+    }
+
+    /// Keeps unprocessed input (a partial request, or requests waiting for a blocked command or
+    /// a paused client) within `client-query-buffer-limit`.
+    private func keepPending(_ input: ByteBuffer, context: ChannelHandlerContext) {
+        guard input.readableBytes > 0 && !closing else { return }
+        if input.readableBytes > limits.queryBuffer {
+            server.log.warning("Closing client that reached max query buffer length: \(state.remoteAddress)")
+            closeNow(context)
+            return
         }
+        pending = input
     }
 
     /// Parses and runs commands until the input runs out, the client blocks, or it must close.
@@ -172,7 +188,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         // One clock reading per batch: the commands of one read run within microseconds, and
         // the vDSO call per command showed up in profiles of pipelined runs.
         let now = currentTimeMillis()
-        while blockedOn == nil && !closing {
+        while blockedOn == nil && !closing && !outputPaused {
             let complete: Bool
             do {
                 complete = try parser.next(from: &input)
@@ -208,6 +224,7 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
             // Keep the reply buffer bounded for huge pipelines: hand big chunks to the socket early.
             if ctx.out.buffer.readableBytes >= 256 * 1024 {
                 write(context, flush: false)
+                pauseIfNotReading(context)
             }
         }
         if !parser.isMidRequest { parser.releaseArguments() }
@@ -230,9 +247,24 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         guard let event = event as? ChannelEvent, event == .inputClosed else {
             return context.fireUserInboundEventTriggered(event)
         }
+        if outputPaused {
+            closeWhenDrained = true   // answer the paused requests first
+            return
+        }
         updateShared()
         flush(context)
-        closeNow(context)
+        closeAfterWrites(context)
+    }
+
+    /// Closes once every reply written so far has gone out: a plain close discards replies still
+    /// queued in NIO, which a half-closed client with large replies would lose. (Redis drops
+    /// them; the client asked, so it gets them.)
+    private func closeAfterWrites(_ context: ChannelHandlerContext) {
+        closing = true
+        let written = context.eventLoop.makePromise(of: Void.self)
+        // An empty write completes after every write queued before it.
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
+        written.futureResult.whenComplete { _ in context.close(promise: nil) }
     }
 
     /// Called by the flusher once all connections of this event-loop round have read.
@@ -285,8 +317,8 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
     }
 
     /// `client-output-buffer-limit`: a client whose unsent replies exceed the hard limit of its
-    /// class is disconnected, like Redis. Without a limit the connection stops reading instead
-    /// (see `read`), which bounds memory without dropping anyone.
+    /// class is disconnected, like Redis. Without a limit the connection pauses instead
+    /// (see `pauseIfNotReading`), which bounds memory without dropping anyone.
     private func enforceOutputLimit(_ context: ChannelHandlerContext) {
         let limit = state.subscriptionCount > 0 ? limits.pubsubOutput : limits.normalOutput
         guard limit > 0, let pendingBytes = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
@@ -300,21 +332,45 @@ final class Connection: ChannelDuplexHandler, ClientConnection, @unchecked Senda
         context.close(promise: nil)
     }
 
-    func read(context: ChannelHandlerContext) {
-        refreshLimits()
-        if limits.normalOutput == 0 && !context.channel.isWritable {
-            readHeld = true
-            return
-        }
-        context.read()
+    /// Backpressure for a client that does not read its replies and has no output limit (Redis's
+    /// default for normal clients, under which Redis buffers without bound): once NIO holds more
+    /// unsent replies than its high-water mark, stop running the client's requests (the rest of
+    /// its input waits in `pending`) and stop reading from it, until the socket drains. Checked
+    /// only after a 256 KiB chunk of replies, so ordinary traffic never gets here.
+    private func pauseIfNotReading(_ context: ChannelHandlerContext) {
+        let limit = state.subscriptionCount > 0 ? limits.pubsubOutput : limits.normalOutput
+        guard limit == 0, !closing, !context.channel.isWritable else { return }
+        outputPaused = true
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        context.flush()   // what is written must be on its way, or the socket never drains
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && readHeld {
-            readHeld = false
-            context.read()
+        if outputPaused && context.channel.isWritable && !resumeScheduled {
+            // Resumed from a separate task: this event can arrive inside a flush made while the
+            // paused input is still being processed.
+            resumeScheduled = true
+            eventLoop.execute { self.resumePausedInput() }
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    private func resumePausedInput() {
+        resumeScheduled = false
+        guard outputPaused, !closing, let context = channelContext, context.channel.isWritable else { return }
+        outputPaused = false
+        if var input = pending, blockedOn == nil {
+            pending = nil
+            process(&input, context: context)
+            keepPending(input, context: context)
+        }
+        flush(context)
+        guard !outputPaused else { return }   // paused again: the next drain resumes
+        if closeWhenDrained {
+            closeAfterWrites(context)   // what is left is at most a partial request that cannot complete
+        } else {
+            try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        }
     }
 
     // MARK: blocking

@@ -1,7 +1,9 @@
 """Wire-level behaviour, judged with raw sockets."""
 
+import os
 import socket
 import struct
+import threading
 import time
 
 import pytest
@@ -222,6 +224,73 @@ def test_output_buffer_limit_disconnects_slow_reader(make_server):
     assert observer.call("GET", "big") == value
     fresh = srv.raw()
     assert fresh.call("GET", "big") == value
+
+
+def test_slow_reader_without_limit_is_paused_not_dropped(make_server):
+    """No output limit for normal clients (the default): a client that stops reading its replies
+    is not disconnected. Swiftlet stops reading its requests while its socket is not writable, so
+    the replies it holds stay bounded; the client later receives every reply, intact, and others
+    are served meanwhile."""
+    srv = make_server([])
+    observer = srv.raw()
+    value = b"v" * (100 * 1024)
+    assert observer.call("SET", "big", value) == b"OK"
+
+    def rss_kib():
+        with open(f"/proc/{srv.proc.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+
+    before = rss_kib()
+    requests = 2000  # 200 MB of replies
+    reader = socket.create_connection((srv.host, srv.port))
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sender = threading.Thread(target=lambda: [reader.sendall(encode_command("GET", "big") * 10)
+                                              for _ in range(requests // 10)], daemon=True)
+    sender.start()
+    time.sleep(2)  # the client reads nothing meanwhile
+    assert observer.call("PING") == b"PONG"
+    if "swiftlet" in os.path.basename(srv.binary):
+        # Redis buffers whatever it reads for such a client; Swiftlet holds back.
+        assert rss_kib() - before < 64 * 1024, "replies piled up in the server"
+    header = b"$%d\r\n" % len(value)
+    expected = len(header) + len(value) + 2
+    reader.settimeout(20)
+    received = bytearray()
+    while len(received) < expected * requests:
+        chunk = reader.recv(1 << 20)
+        assert chunk, "connection closed early"
+        received += chunk
+    sender.join(timeout=20)
+    reader.close()
+    assert len(received) == expected * requests
+    assert received[:expected] == header + value + b"\r\n"
+    assert received[-expected:] == header + value + b"\r\n"
+    assert received.count(header) == requests
+
+
+def test_half_closing_slow_reader_gets_every_reply_then_eof(make_server):
+    """`cat requests | nc`-style with replies far larger than the socket buffers: the client
+    sends everything, shuts down its sending side, and only then reads. Every reply arrives
+    (also those whose requests waited while the client was paused), then the server closes.
+    Redis 7.0 frees such a client at end-of-file and drops what its socket did not take."""
+    srv = make_server([])
+    value = b"w" * (64 * 1024)
+    assert srv.raw().call("SET", "big", value) == b"OK"
+    requests = 1000
+    c = socket.create_connection((srv.host, srv.port))
+    c.sendall(encode_command("GET", "big") * requests)
+    c.shutdown(socket.SHUT_WR)
+    c.settimeout(20)
+    received = bytearray()
+    while True:
+        chunk = c.recv(1 << 20)
+        if not chunk:
+            break
+        received += chunk
+    c.close()
+    expected = b"$%d\r\n" % len(value) + value + b"\r\n"
+    assert len(received) == len(expected) * requests
+    assert received.count(b"$%d\r\n" % len(value)) == requests
 
 
 def test_client_closing_mid_command_does_not_disturb_others(raw):
