@@ -90,7 +90,6 @@ public final class ClientState: @unchecked Sendable {
         public var name: String = ""
         public var db = 0
         public var lastCommand = "NULL"
-        public var lastInteraction: Int64 = 0
         public var flags = "N"
         public var resp = 2
         public var libName = ""
@@ -104,6 +103,12 @@ public final class ClientState: @unchecked Sendable {
         public var blockedWaiter: BlockedWaiter? = nil
     }
     public let shared: NIOLockedValueBox<Shared>
+    /// Unix ms of the client's last request (CLIENT LIST `idle=`): stored on every read batch,
+    /// so outside the lock, which is only taken when a field of `shared` changes.
+    public let lastInteraction: ManagedAtomic<Int64>
+    /// Bumped when a command publishes its own client's state mid-batch (CLIENT LIST/INFO), so
+    /// the connection's end-of-batch publication knows `shared` no longer holds what it wrote.
+    public var sharedRewrites = 0
     public let remoteAddress: String
     public let localAddress: String
     public let fd: Int32
@@ -114,9 +119,8 @@ public final class ClientState: @unchecked Sendable {
         self.localAddress = localAddress
         self.fd = fd
         self.createdAt = now
-        var s = Shared()
-        s.lastInteraction = now
-        self.shared = NIOLockedValueBox(s)
+        self.shared = NIOLockedValueBox(Shared())
+        self.lastInteraction = ManagedAtomic(now)
     }
 
     public var inMulti: Bool { multiQueue != nil }
@@ -135,7 +139,7 @@ public final class ClientState: @unchecked Sendable {
     public func infoLine(now: Int64) -> String {
         let s = shared.withLockedValue { $0 }
         let age = (now - createdAt) / 1000
-        let idle = (now - s.lastInteraction) / 1000
+        let idle = (now - lastInteraction.load(ordering: .relaxed)) / 1000
         return "id=\(id) addr=\(remoteAddress) laddr=\(localAddress) fd=\(fd) name=\(s.name) age=\(age) idle=\(idle) "
             + "flags=\(s.flags) db=\(s.db) sub=\(s.subscriptions) psub=\(s.patterns) ssub=0 multi=\(s.inMulti) "
             + "qbuf=\(s.queryBuffer) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 "

@@ -276,9 +276,10 @@ extension CommandTable {
         let name = ctx.lastCommandName, now = ctx.now, db = c.db, resp = c.proto.rawValue
         let flags = c.flagString(blocked: false)
         let subs = c.channels.count, psubs = c.patterns.count, multi = c.multiQueue?.count ?? -1
+        c.lastInteraction.store(now, ordering: .relaxed)
+        c.sharedRewrites &+= 1
         c.shared.withLockedValue { s in
             s.lastCommand = name
-            s.lastInteraction = now
             s.db = db
             s.resp = resp
             s.flags = flags

@@ -34,6 +34,8 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     private var blockTimer: Scheduled<Void>? = nil
     private var closing = false
     private var commandsSinceUpdate = 0
+    /// The clock reading of the last batch of requests (CLIENT LIST `idle=`).
+    private var batchMillis = currentTimeMillis()
     /// Running this client's requests is paused until its socket drains: it does not read its
     /// replies and has no output limit (see `pauseIfNotReading`).
     private var outputPaused = false
@@ -188,6 +190,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         // One clock reading per batch: the commands of one read run within microseconds, and
         // the vDSO call per command showed up in profiles of pipelined runs.
         let now = currentTimeMillis()
+        batchMillis = now
         while blockedOn == nil && !closing && !outputPaused {
             let complete: Bool
             do {
@@ -274,27 +277,44 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         flush(context)
     }
 
-    /// Publishes the per-client fields other threads read, once per batch rather than per command.
+    /// Publishes the per-client fields other threads read, once per batch rather than per command,
+    /// and under the lock only when one of them changed (a pipeline of one command repeated, the
+    /// common case, changes none).
     private func updateShared() {
         let count = commandsSinceUpdate
         commandsSinceUpdate = 0
         if count > 0 { runtime.stats.commandsProcessed.wrappingIncrement(by: count, ordering: .relaxed) }
+        state.lastInteraction.store(batchMillis, ordering: .relaxed)
+        let now = PublishedState(command: ctx.lastRun.map { ObjectIdentifier($0) }, db: state.db,
+                                 proto: state.proto.rawValue, subscriptions: state.channels.count,
+                                 patterns: state.patterns.count, multi: state.multiQueue?.count ?? -1,
+                                 blocked: blockedOn != nil, noEvict: state.noEvict,
+                                 queryBuffer: pending?.readableBytes ?? 0, rewrites: state.sharedRewrites)
+        guard now != published else { return }
+        published = now
         let name = ctx.lastCommandName
-        let db = state.db, proto = state.proto.rawValue, subs = state.channels.count, psubs = state.patterns.count
-        let multi = state.multiQueue?.count ?? -1
-        let flags = state.flagString(blocked: blockedOn != nil)
-        let qbuf = pending?.readableBytes ?? 0
+        let flags = state.flagString(blocked: now.blocked)
         state.shared.withLockedValue { s in
             s.lastCommand = name
-            s.lastInteraction = currentTimeMillis()
-            s.db = db
-            s.resp = proto
-            s.subscriptions = subs
-            s.patterns = psubs
-            s.inMulti = multi
+            s.db = now.db
+            s.resp = now.proto
+            s.subscriptions = now.subscriptions
+            s.patterns = now.patterns
+            s.inMulti = now.multi
             s.flags = flags
-            s.queryBuffer = qbuf
+            s.queryBuffer = now.queryBuffer
         }
+    }
+
+    /// What `updateShared` last wrote into `state.shared` (nil: nothing yet).
+    private var published: PublishedState? = nil
+
+    private struct PublishedState: Equatable {
+        var command: ObjectIdentifier?
+        var db: Int, proto: Int, subscriptions: Int, patterns: Int, multi: Int
+        var blocked: Bool, noEvict: Bool
+        var queryBuffer: Int
+        var rewrites: Int
     }
 
     // MARK: output
@@ -305,10 +325,16 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
             if flush { context.flush() }
             return
         }
-        let chunk = ctx.out.buffer
-        runtime.stats.netOutputBytes.wrappingIncrement(by: chunk.readableBytes, ordering: .relaxed)
+        runtime.stats.netOutputBytes.wrappingIncrement(by: ctx.out.buffer.readableBytes, ordering: .relaxed)
+        // The buffer is handed to NIO and cleared afterwards, not before: when the socket takes
+        // it all (the usual case) NIO has let go by then and the buffer is reused in place;
+        // clearing first made the copy NIO held shared, so every write allocated a new one.
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(ctx.out.buffer), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(ctx.out.buffer), promise: nil)
+        }
         ctx.out.buffer.clear()
-        if flush { context.writeAndFlush(wrapOutboundOut(chunk), promise: nil) } else { context.write(wrapOutboundOut(chunk), promise: nil) }
         enforceOutputLimit(context)
     }
 
