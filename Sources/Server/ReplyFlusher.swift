@@ -17,10 +17,6 @@ final class ReplyFlusher {
     private var pending: [Connection] = []
     private var spare: [Connection] = []
     private var scheduled = false
-    /// Made once: a closure literal per `execute` allocated its context on every round.
-    /// `unowned`, not `weak` (a weak reference would give the flusher a side table, see
-    /// ClientState.connection); the flusher outlives every task it schedules on its own loop.
-    private lazy var flushTask: @Sendable () -> Void = { [unowned self] in self.flushAll() }
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -34,7 +30,7 @@ final class ReplyFlusher {
         pending.append(connection)
         if !scheduled {
             scheduled = true
-            eventLoop.execute(flushTask)
+            eventLoop.execute { self.flushAll() }
         }
     }
 
