@@ -67,9 +67,8 @@ extension CommandTable {
         let access: Access<Int>
         if ctx.args.count == 3 {
             // The common single-element push: copy the element first, so the closure does not
-            // need (and retain) the whole argument array. Read in place: binding the argument
-            // would retain the receive buffer.
-            let element = ctx.args[2].withUnsafeReadableBytes { CompactBytes($0) }
+            // need (and retain) the whole argument array.
+            let element = CompactBytes(copying: ctx.args[2])
             access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<CompactBytes>) -> Int in
                 end.push(element, to: &list)
                 return list.count

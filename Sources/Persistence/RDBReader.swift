@@ -177,12 +177,12 @@ public final class RDBReader {
             return hash.isEmpty ? nil : .hash(hash)
         case .listZiplist:
             var list = Deque<CompactBytes>()
-            try readBlob(Ziplist.self) { list.append(CompactBytes(copying: $0)) }
+            try readBlobBytes(Ziplist.self) { list.append(CompactBytes($0)) }
             return list.isEmpty ? nil : .list(list)
         case .listQuicklist:
             var list = Deque<CompactBytes>()
             for _ in 0..<(try count()) {
-                try readBlob(Ziplist.self) { list.append(CompactBytes(copying: $0)) }
+                try readBlobBytes(Ziplist.self) { list.append(CompactBytes($0)) }
             }
             return list.isEmpty ? nil : .list(list)
         case .listQuicklist2:
@@ -192,7 +192,7 @@ public final class RDBReader {
                 let container = try length()
                 switch Int(container) {
                 case RDB.QuicklistNode.plain: list.append(try readCompact())
-                case RDB.QuicklistNode.packed: try readBlob(Listpack.self) { list.append(CompactBytes(copying: $0)) }
+                case RDB.QuicklistNode.packed: try readBlobBytes(Listpack.self) { list.append(CompactBytes($0)) }
                 default: throw RDBLoadError(offset: containerOffset, reason: "unknown quicklist node container \(container)")
                 }
             }
@@ -246,25 +246,27 @@ public final class RDBReader {
     /// Reads a string holding a compact encoding and hands its elements, as owned buffers, to
     /// `body`; a structural error is reported at the string's offset.
     private func readBlob<E: CompactEncoding>(_ encoding: E.Type, _ body: (ByteBuffer) -> Void) throws {
+        try readBlobBytes(encoding) { body(allocator.buffer(bytes: $0)) }
+    }
+
+    /// Each element of a compact encoding as its bytes (an integer as its decimal text), valid
+    /// only during `body`: list elements are copied straight into `CompactBytes` from here.
+    private func readBlobBytes<E: CompactEncoding>(_ encoding: E.Type, _ body: (UnsafeRawBufferPointer) -> Void) throws {
         let at = pos
         try readString { raw in
             do {
                 try E.forEach(raw) { element in
                     switch element {
-                    case .bytes(let b): body(allocator.buffer(bytes: b))
-                    case .integer(let v): body(decimal(v))
+                    case .bytes(let b): body(b)
+                    case .integer(let v):
+                        var text = String(v)
+                        text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
                     }
                 }
             } catch let error as CompactEncodingError {
                 throw RDBLoadError(offset: at, reason: "corrupt \(E.name): \(error.reason)")
             }
         }
-    }
-
-    private func decimal(_ v: Int64) -> ByteBuffer {
-        var b = allocator.buffer(capacity: 20)
-        b.writeString(String(v))
-        return b
     }
 
     // MARK: Primitives

@@ -267,7 +267,8 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         let written = context.eventLoop.makePromise(of: Void.self)
         // An empty write completes after every write queued before it.
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
-        written.futureResult.whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel   // Sendable, unlike the context
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Called by the flusher once all connections of this event-loop round have read.
