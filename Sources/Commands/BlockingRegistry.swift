@@ -13,14 +13,14 @@ public final class BlockedWaiter: Sendable {
     public let client: ClientState
     public let command: Command
     /// The command's arguments, owned copies.
-    public let args: [ByteBuffer]
+    public let args: Arguments
     public let db: Int
     public let keys: [WatchedKey]
     public let proto: ProtocolVersion
     /// Monotonic ms deadline; 0 = wait forever.
     public let deadline: Int64
 
-    init(client: ClientState, command: Command, args: [ByteBuffer], db: Int, keys: [WatchedKey], deadline: Int64) {
+    init(client: ClientState, command: Command, args: Arguments, db: Int, keys: [WatchedKey], deadline: Int64) {
         self.client = client
         self.command = command
         self.args = args
@@ -149,7 +149,7 @@ public final class BlockingRegistry: Sendable {
         let command = ctx.server.table.lookup(ctx.args[0])!
         let watched = keys.map { WatchedKey(db: ctx.db, key: $0.owned()) }
         let deadline = timeoutMillis == 0 ? 0 : monotonicMillis() + timeoutMillis
-        let waiter = BlockedWaiter(client: ctx.client, command: command, args: ctx.args.map { $0.owned() },
+        let waiter = BlockedWaiter(client: ctx.client, command: command, args: Arguments(ctx.args.owned()),
                                    db: ctx.db, keys: watched, deadline: deadline)
         register(waiter)
         ctx.blockedWaiter = waiter

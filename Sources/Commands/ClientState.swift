@@ -67,7 +67,7 @@ public final class ClientState: @unchecked Sendable {
     public var replyMode: ReplyMode = .on
 
     /// Commands queued by MULTI (owned copies); nil when not in a transaction.
-    public var multiQueue: [[ByteBuffer]]? = nil
+    public var multiQueue: [Arguments]? = nil
     /// A queued command was rejected (unknown, wrong arity): EXEC answers EXECABORT.
     public var multiFailed = false
     /// WATCH session and the keys it watches.

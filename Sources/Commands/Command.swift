@@ -1,5 +1,6 @@
 import NIOCore
 import Keyspace
+import RESP
 
 /// Redis command flags (`COMMAND INFO` reports them; the server enforces some).
 public struct CommandFlags: OptionSet, Sendable {
@@ -48,10 +49,10 @@ public enum KeySpec: Sendable {
     /// positions (ZUNIONSTORE's destination at 1).
     case counted(countIndex: Int, also: [Int])
     /// Computed by a function of the arguments (positions of the keys).
-    case custom(@Sendable ([ByteBuffer]) -> [Int])
+    case custom(@Sendable (Arguments) -> [Int])
 
     /// Positions of key arguments for this invocation (already arity-checked).
-    public func positions(in args: [ByteBuffer]) -> [Int] {
+    public func positions(in args: Arguments) -> [Int] {
         switch self {
         case .none:
             return []
@@ -155,9 +156,9 @@ public final class Command: @unchecked Sendable {
 
     /// True when `arg` is this command's name in any letter case.
     @inlinable
-    public func isNamed(_ arg: ByteBuffer) -> Bool {
-        guard arg.readableBytes == nameLength, nameLength <= 16 else { return false }
-        let words = arg.withUnsafeReadableBytes { Command.nameWords($0) }
+    public func isNamed(_ arg: UnsafeRawBufferPointer) -> Bool {
+        guard arg.count == nameLength, nameLength <= 16 else { return false }
+        let words = Command.nameWords(arg)
         return words.head == nameHead && words.tail == nameTail
     }
 
@@ -184,7 +185,7 @@ public final class Command: @unchecked Sendable {
 
     /// The shards this invocation must lock.
     @inlinable
-    public func lockMask(_ args: [ByteBuffer]) -> UInt64 {
+    public func lockMask(_ args: Arguments) -> UInt64 {
         if flags.contains(.noKeyspace) { return 0 }
         if flags.contains(.wholeKeyspace) { return Keyspace.allShardsMask }
         if let index = singleKeyIndex, index < args.count {
@@ -218,17 +219,19 @@ public struct CommandTable: Sendable {
 
     /// Looks a command up by its (any-case) name without allocating for names up to 32 bytes.
     public func lookup(_ name: ByteBuffer) -> Command? {
-        let n = name.readableBytes
+        name.withUnsafeReadableBytes { lookup($0) }
+    }
+
+    public func lookup(_ raw: UnsafeRawBufferPointer) -> Command? {
+        let n = raw.count
         guard n > 0, n <= 32 else { return nil }
-        return name.withUnsafeReadableBytes { raw -> Command? in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { lower in
-                for i in 0..<n {
-                    let c = raw[i]
-                    lower[i] = (c >= 65 && c <= 90) ? c | 0x20 : c
-                }
-                let s = String(decoding: UnsafeBufferPointer(lower), as: UTF8.self)
-                return commands[s]
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { lower in
+            for i in 0..<n {
+                let c = raw[i]
+                lower[i] = (c >= 65 && c <= 90) ? c | 0x20 : c
             }
+            let s = String(decoding: UnsafeBufferPointer(lower), as: UTF8.self)
+            return commands[s]
         }
     }
 

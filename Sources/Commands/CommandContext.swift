@@ -13,7 +13,7 @@ import RESP
 ///   save rules, and wakes clients blocked on the key.
 /// - Exactly one reply per invocation (a blocking command that blocks replies later).
 public struct CommandContext {
-    public var args: [ByteBuffer] {
+    public var args: Arguments {
         // The recorded slots describe the previous arguments.
         didSet { knownKeyCount = 0 }
     }
@@ -60,7 +60,7 @@ public struct CommandContext {
         self.inTransaction = false
     }
 
-    public init(args: [ByteBuffer], out: ReplyWriter, keyspace: Keyspace, client: ClientState,
+    public init(args: Arguments, out: ReplyWriter, keyspace: Keyspace, client: ClientState,
                 server: ServerRuntime, now: Int64, db: Int) {
         self.args = args
         self.out = out
@@ -120,9 +120,9 @@ public struct CommandContext {
     /// Records the slot of key argument `index` and returns its shard's lock bit.
     @inlinable
     mutating func recordKey(at index: Int) -> UInt64 {
-        // Read through the array in place: binding `args[index]` to a local would retain the
-        // receive buffer's storage (an atomic increment and decrement per key argument).
-        let known = args[index].withUnsafeReadableBytes { raw in
+        // Read the bytes in place: making the argument a ByteBuffer would retain the receive
+        // buffer's storage (an atomic increment and decrement per key argument).
+        let known = args.withUnsafeBytes(index) { raw in
             KnownKey(address: raw.baseAddress, length: raw.count, slot: KeySlot.slot(raw: raw))
         }
         let s = known.slot
@@ -252,6 +252,11 @@ public struct CommandContext {
         bytes.withUnsafeReadableBytes { store(key, .copyOf($0), expireAt: expireAt, keepTTL: keepTTL) }
     }
 
+    /// `setString` with argument `index` as the new value, copied straight from the request.
+    public mutating func setString(_ key: ByteBuffer, copyingArgument index: Int, expireAt: Int64 = 0, keepTTL: Bool = false) {
+        store(key, .copyOf(args.unsafeBytes(index)), expireAt: expireAt, keepTTL: keepTTL)
+    }
+
     private mutating func store(_ key: ByteBuffer, _ value: consuming Database.NewValue, expireAt: Int64, keepTTL: Bool) {
         let (shard, table) = place(key)
         if keepTTL, let old = shard.dbs[db].entry(key, table: table), Database.isExpired(old, now: now) {
@@ -342,7 +347,7 @@ public struct CommandContext {
 
     /// Argument `i` as an integer, or replies the standard error and returns nil.
     public mutating func integerArgument(_ i: Int) -> Int? {
-        guard let v = args[i].intValue else { replyNotInteger(); return nil }
+        guard let v = args.withUnsafeBytes(i, { parseStrictInt64($0) }).map({ Int($0) }) else { replyNotInteger(); return nil }
         return v
     }
 

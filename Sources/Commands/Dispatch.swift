@@ -61,7 +61,7 @@ extension ServerRuntime {
             return .done
         }
         if ctx.client.inMulti && !command.flags.contains(.noMulti) {
-            ctx.client.multiQueue!.append(ctx.args.map { $0.owned() })
+            ctx.client.multiQueue!.append(Arguments(ctx.args.owned()))
             ctx.out.simple("QUEUED")
             return .done
         }
@@ -76,9 +76,9 @@ extension ServerRuntime {
     func resolve(_ ctx: inout CommandContext) -> Unmanaged<Command>? {
         // Clients tend to repeat a command (pipelines, benchmarks): try the last one first.
         let top: Unmanaged<Command>
-        if let cached = ctx.lastCommand, cached._withUnsafeGuaranteedRef({ $0.isNamed(ctx.args[0]) }) {
+        if let cached = ctx.lastCommand, cached._withUnsafeGuaranteedRef({ c in ctx.args.withUnsafeBytes(0) { c.isNamed($0) } }) {
             top = cached
-        } else if let found = table.lookup(ctx.args[0]) {
+        } else if let found = ctx.args.withUnsafeBytes(0, { table.lookup($0) }) {
             top = .passUnretained(found)
             ctx.lastCommand = top
         } else {

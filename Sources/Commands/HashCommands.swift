@@ -70,7 +70,7 @@ extension CommandTable {
         let key = args[1]
         let access = ctx.modify(key, as: .hash, create: true) { (hash: inout HashValue) -> Int in
             var created = 0
-            for i in stride(from: 2, to: args.count, by: 2) where store(&hash, field: args[i], value: args[i + 1]) {
+            for i in stride(from: 2, to: args.count, by: 2) where store(&hash, field: args[i], value: args.unsafeBytes(i + 1)) {
                 created += 1
             }
             return created
@@ -88,12 +88,12 @@ extension CommandTable {
     /// key, so only new fields pay for a copy of the name, and its value's buffer, overwritten in
     /// place where that is safe (see `ByteBuffer.overwrite(copying:)`).
     @inline(__always)
-    private static func store(_ hash: inout HashValue, field: ByteBuffer, value: ByteBuffer) -> Bool {
+    private static func store(_ hash: inout HashValue, field: ByteBuffer, value: UnsafeRawBufferPointer) -> Bool {
         if let index = hash.index(forKey: field) {
             hash.values[index].overwrite(copying: value)
             return false
         }
-        hash[field.owned()] = value.owned()
+        hash[field.owned()] = ByteBufferAllocator().buffer(bytes: value)
         return true
     }
 
@@ -225,7 +225,7 @@ extension CommandTable {
             }
             let (sum, overflow) = current.addingReportingOverflow(increment)
             if overflow { return .outOfRange }
-            _ = store(&hash, field: args[2], value: sum.asBytes)
+            _ = sum.asBytes.withUnsafeReadableBytes { store(&hash, field: args[2], value: $0) }
             return .stored(sum)
         }
         switch access {
@@ -256,9 +256,8 @@ extension CommandTable {
             let sum = current + increment
             guard sum.isFinite else { return .outOfRange }
             let text = formatLongDouble(sum)
-            var value = ByteBufferAllocator().buffer(capacity: text.utf8.count)
-            value.writeString(text)
-            _ = store(&hash, field: args[2], value: value)
+            var utf8 = text
+            _ = utf8.withUTF8 { store(&hash, field: args[2], value: UnsafeRawBufferPointer($0)) }
             return .stored(text)
         }
         switch access {

@@ -315,7 +315,7 @@ extension CommandTable {
         },
         Command("getkeys", arity: -4, flags: [.noKeyspace, .loading, .stale], group: "server",
                 summary: "Extracts the key names from an arbitrary command.") { ctx in
-            let args = Array(ctx.args.dropFirst(2))
+            let args = Arguments(ctx.args.dropFirst(2))
             guard let c = ctx.server.table.lookup(args[0]) else { return ctx.out.error("ERR Invalid command specified") }
             guard c.acceptsArgumentCount(args.count) else { return ctx.out.error("ERR Invalid number of arguments specified for command") }
             let positions = c.keys.positions(in: args)

@@ -52,7 +52,8 @@ extension CommandTable {
 
     static func sadd(_ ctx: inout CommandContext) {
         let args = ctx.args
-        let access = ctx.modify(args[1], as: .set, create: true) { (set: inout SetValue) -> Int in
+        let key = args[1]
+        let access = ctx.modify(key, as: .set, create: true) { (set: inout SetValue) -> Int in
             var added = 0
             // Only members that are really new pay for a copy.
             for member in args.dropFirst(2) where !set.contains(member) {
@@ -62,7 +63,7 @@ extension CommandTable {
             return added
         }
         guard case .found(let added) = access else { return ctx.replyWrongType() }
-        if added > 0 { ctx.changed(args[1], count: added) }
+        if added > 0 { ctx.changed(key, count: added) }
         ctx.out.integer(added)
     }
 

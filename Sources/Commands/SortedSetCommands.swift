@@ -119,7 +119,7 @@ extension CommandTable {
         var nx = false, xx = false, gt = false, lt = false, ch = false, incr = incrementOnly
         var first = 2
         while first < ctx.args.count {
-            let option = ctx.args[first]
+            let option = ctx.args.unsafeBytes(first)
             if option.equalsIgnoringCase("NX") { nx = true }
             else if option.equalsIgnoringCase("XX") { xx = true }
             else if option.equalsIgnoringCase("CH") { ch = true }
@@ -144,13 +144,14 @@ extension CommandTable {
         // it stores.
         withUnsafeTemporaryAllocation(of: Double.self, capacity: remaining / 2) { scores in
             for j in 0..<scores.count {
-                guard let score = parseDouble(ctx.args[first + 2 * j]) else { return ctx.replyNotFloat() }
+                guard let score = parseDouble(ctx.args.unsafeBytes(first + 2 * j)) else { return ctx.replyNotFloat() }
                 scores[j] = score
             }
             let flags = AddFlags(nx: nx, xx: xx, gt: gt, lt: lt, incr: incr)
             let args = ctx.args
+            let key = args[1]
             let members = stride(from: first + 1, to: args.count, by: 2).lazy.map { args[$0] }
-            let access = ctx.modify(args[1], as: .zset, create: !xx) { (z: inout SortedSet) in
+            let access = ctx.modify(key, as: .zset, create: !xx) { (z: inout SortedSet) in
                 flags.apply(UnsafeBufferPointer(scores), members: members, to: &z)
             }
             var outcome = AddFlags.Outcome()
@@ -160,7 +161,7 @@ extension CommandTable {
             case .found(let o): outcome = o
             }
             if outcome.nan { return ctx.out.error("ERR resulting score is not a number (NaN)") }
-            if outcome.added + outcome.updated > 0 { ctx.changed(ctx.args[1]) }
+            if outcome.added + outcome.updated > 0 { ctx.changed(key) }
             if incr {
                 if outcome.processed > 0 { ctx.out.double(outcome.score) } else { ctx.out.null() }
             } else {

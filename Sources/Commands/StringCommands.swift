@@ -69,7 +69,7 @@ extension CommandTable {
         let key = ctx.args[1]
         if options.condition == .none && !options.get {
             // Plain SET: no need to look at the old value first.
-            ctx.setString(key, copying: ctx.args[2], expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+            ctx.setString(key, copyingArgument: 2, expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
             return ctx.out.ok()
         }
         let old = ctx.entry(key)
@@ -81,7 +81,7 @@ extension CommandTable {
         if (options.condition == .nx && old != nil) || (options.condition == .xx && old == nil) {
             return options.get ? reply(oldValue, &ctx) : ctx.out.null()
         }
-        ctx.setString(key, copying: ctx.args[2], expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+        ctx.setString(key, copyingArgument: 2, expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
         if options.get { reply(oldValue, &ctx) } else { ctx.out.ok() }
     }
 
@@ -98,7 +98,7 @@ extension CommandTable {
     /// SETEX key seconds value / PSETEX key milliseconds value
     private static func setWithExpiry(_ ctx: inout CommandContext, _ unit: ExpiryUnit) {
         guard let at = unit.absoluteMillis(ctx.args[2], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return }
-        ctx.setString(ctx.args[1], copying: ctx.args[3], expireAt: at)
+        ctx.setString(ctx.args[1], copyingArgument: 3, expireAt: at)
         ctx.out.ok()
     }
 
@@ -166,7 +166,7 @@ extension CommandTable {
             }
         }
         for i in stride(from: 1, to: ctx.args.count, by: 2) {
-            ctx.setString(ctx.args[i], copying: ctx.args[i + 1])
+            ctx.setString(ctx.args[i], copyingArgument: i + 1)
         }
         if onlyIfNoneExist { ctx.out.integer(1) } else { ctx.out.ok() }
     }
@@ -267,7 +267,8 @@ extension CommandTable {
     private static func incrementBy(_ ctx: inout CommandContext, _ by: Int64) {
         enum Outcome { case value(Int64), wrongType, notInteger, overflow }
         let clock = ctx.clock
-        let outcome = ctx.modifyEntry(ctx.args[1]) { slot -> Outcome in
+        let key = ctx.args[1]
+        let outcome = ctx.modifyEntry(key) { slot -> Outcome in
             // Taken out of the slot (moved, not copied); put back on every path below.
             guard var entry = slot.take() else {
                 slot = Entry(value: .string(ByteBuffer(string: String(by))), lastAccess: clock)
@@ -298,7 +299,7 @@ extension CommandTable {
         }
         switch outcome {
         case .value(let v):
-            ctx.changed(ctx.args[1])
+            ctx.changed(key)
             ctx.out.integer(Int(v))
         case .wrongType: ctx.replyWrongType()
         case .notInteger: ctx.replyNotInteger()

@@ -42,14 +42,7 @@ extension ByteBuffer {
     /// Case-insensitive comparison against an ASCII option name (`EX`, `WITHSCORES`, ...).
     @inlinable
     public func equalsIgnoringCase(_ ascii: StaticString) -> Bool {
-        guard readableBytes == ascii.utf8CodeUnitCount else { return false }
-        return withUnsafeReadableBytes { raw in
-            let p = ascii.utf8Start
-            for i in 0..<raw.count where raw[i] | 0x20 != p[i] | 0x20 {
-                return false
-            }
-            return true
-        }
+        withUnsafeReadableBytes { $0.equalsIgnoringCase(ascii) }
     }
 
     /// The value parsed as a Redis integer (`string2ll`): optional '-', digits, no spaces, no '+',
@@ -107,5 +100,18 @@ extension Int64 {
         var b = ByteBufferAllocator().buffer(capacity: 20)
         b.writeString(String(self))
         return b
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Case-insensitive comparison against an ASCII option name (`EX`, `WITHSCORES`, ...).
+    @inlinable
+    public func equalsIgnoringCase(_ ascii: StaticString) -> Bool {
+        guard count == ascii.utf8CodeUnitCount else { return false }
+        let p = ascii.utf8Start
+        for i in 0..<count where self[i] | 0x20 != p[i] | 0x20 {
+            return false
+        }
+        return true
     }
 }

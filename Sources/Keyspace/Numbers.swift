@@ -18,13 +18,15 @@ public typealias LongDouble = Double
 /// overflow are not (underflow to a denormal is).
 public func parseDouble(_ text: ByteBuffer) -> Double? {
     // Through the raw bytes: a `readableBytesView` would retain the buffer's storage.
-    text.withUnsafeReadableBytes { raw in
-        guard let first = raw.first, !isSpaceByte(first),
-              let (value, rangeError) = strtodWhole(raw) else { return nil }
-        if value.isNaN { return nil }
-        if rangeError && (value.isInfinite || value == 0) { return nil }
-        return value
-    }
+    text.withUnsafeReadableBytes { parseDouble($0) }
+}
+
+public func parseDouble(_ raw: UnsafeRawBufferPointer) -> Double? {
+    guard let first = raw.first, !isSpaceByte(first),
+          let (value, rangeError) = strtodWhole(raw) else { return nil }
+    if value.isNaN { return nil }
+    if rangeError && (value.isInfinite || value == 0) { return nil }
+    return value
 }
 
 /// C's strtod over exactly `text` (NUL-terminated in a stack buffer, no String): nil unless every

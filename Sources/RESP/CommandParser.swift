@@ -30,7 +30,7 @@ public struct ParserLimits: Sendable {
 /// (how many arguments remain, the length of the bulk string being waited for) so bytes that were
 /// already consumed are never scanned again, whatever the split points.
 ///
-/// Arguments are zero-copy slices of the input buffer: they share its storage until the command
+/// Arguments are places in the input buffer (`Arguments`): they share its storage until the command
 /// has been executed. Whoever stores an argument must copy it (see `ByteBuffer.owned()` in Keyspace).
 public struct CommandParser: Sendable {
     public var limits: ParserLimits
@@ -39,7 +39,7 @@ public struct CommandParser: Sendable {
 
     /// Arguments of the command being assembled; complete when `next` returns true.
     /// The connection swaps this array out and back while a command runs (no copy either way).
-    public var args: [ByteBuffer] = []
+    public var args = Arguments()
     private var remainingArgs = -1   // -1: not inside a multibulk request
     private var bulkLength = -1      // -1: waiting for a `$<len>` header
 
@@ -50,7 +50,7 @@ public struct CommandParser: Sendable {
 
     /// Drops the argument slices so the receive buffer they point into can be reused or freed.
     public mutating func releaseArguments() {
-        args.removeAll(keepingCapacity: true)
+        args.removeAll()
     }
 
     /// True while part of a request has been read but not all of it.
@@ -63,8 +63,7 @@ public struct CommandParser: Sendable {
     public mutating func next(from buffer: inout ByteBuffer) throws(ProtocolError) -> Bool {
         if remainingArgs < 0 {
             guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return false }
-            // removeAll(keepingCapacity:) takes a generic replaceSubrange path (~120 instructions).
-            while !args.isEmpty { args.removeLast() }
+            args.removeAll()
             if first == UInt8(ascii: "*"), let length = completeRequestLength(buffer) {
                 sliceCompleteRequest(&buffer, length: length)
                 return true
@@ -161,13 +160,15 @@ public struct CommandParser: Sendable {
     @inlinable
     mutating func sliceCompleteRequest(_ buffer: inout ByteBuffer, length: Int) {
         let base = buffer.readerIndex
+        // One reference to the receive buffer for the whole request; the arguments are places in it.
+        args.anchor(buffer)
         buffer.withUnsafeReadableBytes { raw in
             var p = 1
             let count = CommandParser.headerValue(raw, &p)!
             for _ in 0..<count {
                 p += 1
                 let bulk = CommandParser.headerValue(raw, &p)!
-                args.append(buffer.getSlice(at: base + p, length: bulk)!)
+                args.appendSlice(at: base + p, length: bulk, address: raw.baseAddress! + p)
                 p += bulk + 2
             }
         }
@@ -222,20 +223,23 @@ public struct CommandParser: Sendable {
         guard let split = splitInlineArguments(line) else {
             throw ProtocolError("unbalanced quotes in request")
         }
-        args = split
+        args = Arguments(split)
         return true
     }
 
     /// Appends the whitespace-separated runs of `line` to `args` as zero-copy slices.
     private mutating func splitUnquoted(_ line: ByteBuffer) {
-        // ByteBufferView indices are the buffer's own indices, so they serve `getSlice` directly.
-        let view = line.readableBytesView
-        var i = view.startIndex
-        while i < view.endIndex {
-            while i < view.endIndex && isInlineSpace(view[i]) { i += 1 }
-            let begin = i
-            while i < view.endIndex && !isInlineSpace(view[i]) { i += 1 }
-            if i > begin { args.append(line.getSlice(at: begin, length: i - begin)!) }
+        // One anchor (the line) for all its arguments; each argument is a place in it.
+        args.anchor(line)
+        line.withUnsafeReadableBytes { raw in
+            let base = line.readerIndex
+            var i = 0
+            while i < raw.count {
+                while i < raw.count && isInlineSpace(raw[i]) { i += 1 }
+                let begin = i
+                while i < raw.count && !isInlineSpace(raw[i]) { i += 1 }
+                if i > begin { args.appendSlice(at: base + begin, length: i - begin, address: raw.baseAddress! + begin) }
+            }
         }
     }
 

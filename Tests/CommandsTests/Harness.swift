@@ -154,7 +154,7 @@ final class TestClient: ClientConnection, @unchecked Sendable {
     /// Runs a command; returns its reply, or nil when the client blocked.
     @discardableResult
     func callBytes(_ args: [[UInt8]]) -> Reply? {
-        var ctx = CommandContext(args: args.map { ByteBuffer(bytes: $0) }, out: ReplyWriter(buffer: ByteBuffer(), proto: state.proto),
+        var ctx = CommandContext(args: Arguments(args.map { ByteBuffer(bytes: $0) }), out: ReplyWriter(buffer: ByteBuffer(), proto: state.proto),
                                  keyspace: server.runtime.keyspace, client: state, server: server.runtime,
                                  now: currentTimeMillis(), db: state.db)
         ctx.begin(now: currentTimeMillis())

@@ -7,7 +7,7 @@ import RESP
 extension TestClient {
     /// Runs a command that may write several replies (SUBSCRIBE a b) and decodes all of them.
     func callAll(_ args: String...) -> [Reply] {
-        var ctx = CommandContext(args: args.map { ByteBuffer(string: $0) }, out: ReplyWriter(buffer: ByteBuffer(), proto: state.proto),
+        var ctx = CommandContext(args: Arguments(args.map { ByteBuffer(string: $0) }), out: ReplyWriter(buffer: ByteBuffer(), proto: state.proto),
                                  keyspace: server.runtime.keyspace, client: state, server: server.runtime,
                                  now: currentTimeMillis(), db: state.db)
         ctx.begin(now: currentTimeMillis())

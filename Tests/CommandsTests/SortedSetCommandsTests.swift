@@ -1,4 +1,5 @@
 import NIOCore
+import RESP
 import XCTest
 @testable import Commands
 @testable import Keyspace
@@ -639,7 +640,7 @@ final class SortedSetCommandsTests: XCTestCase {
         let table = CommandTable.standard
         func keys(_ args: String...) -> [Int] {
             let buffers = args.map { ByteBuffer(string: $0) }
-            return table.lookup(buffers[0])!.keys.positions(in: buffers)
+            return table.lookup(buffers[0])!.keys.positions(in: Arguments(buffers))
         }
         XCTAssertEqual(keys("ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"), [1, 3, 4])
         XCTAssertEqual(keys("ZINTER", "2", "a", "b", "WITHSCORES"), [2, 3])

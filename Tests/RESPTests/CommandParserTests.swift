@@ -11,6 +11,11 @@ final class CommandParserTests: XCTestCase {
             pending.writeBytes(chunk)
             while try parser.next(from: &pending) {
                 commands.append(parser.args.map { String(decoding: $0.readableBytesView, as: UTF8.self) })
+                // Both ways of reading an argument see the same bytes, whatever the split points.
+                for i in parser.args.indices {
+                    XCTAssertEqual(Array(parser.args.unsafeBytes(i)), Array(parser.args[i].readableBytesView))
+                    XCTAssertEqual(parser.args.length(i), parser.args[i].readableBytes)
+                }
             }
         }
         XCTAssertFalse(parser.isMidRequest, "a request was left incomplete")
