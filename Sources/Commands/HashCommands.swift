@@ -126,8 +126,8 @@ extension CommandTable {
         case .found(let h): hash = h
         }
         ctx.out.array(ctx.args.count - 2)
-        for field in ctx.args.dropFirst(2) {
-            if let value = hash[field] { ctx.out.bulk(value) } else { ctx.out.null() }
+        for i in 2..<ctx.args.count {
+            if let value = hash[ctx.args[i]] { ctx.out.bulk(value) } else { ctx.out.null() }
         }
     }
 
@@ -169,7 +169,7 @@ extension CommandTable {
         let key = args[1]
         let access = ctx.modify(key, as: .hash, create: false) { (hash: inout HashValue) -> Int in
             var deleted = 0
-            for field in args.dropFirst(2) where hash.removeValue(forKey: field) != nil {
+            for i in 2..<args.count where hash.removeValue(forKey: args[i]) != nil {
                 deleted += 1
             }
             return deleted

@@ -53,19 +53,19 @@ extension CommandTable {
 
     static func del(_ ctx: inout CommandContext) {
         var n = 0
-        for key in ctx.args.dropFirst() where ctx.delete(key) { n += 1 }
+        for i in 1..<ctx.args.count where ctx.delete(ctx.args[i]) { n += 1 }
         ctx.out.integer(n)
     }
 
     static func exists(_ ctx: inout CommandContext) {
         var n = 0
-        for key in ctx.args.dropFirst() where ctx.exists(key) { n += 1 }
+        for i in 1..<ctx.args.count where ctx.exists(ctx.args[i]) { n += 1 }
         ctx.out.integer(n)
     }
 
     static func touch(_ ctx: inout CommandContext) {
         var n = 0
-        for key in ctx.args.dropFirst() where ctx.lookup(key) != nil { n += 1 }
+        for i in 1..<ctx.args.count where ctx.lookup(ctx.args[i]) != nil { n += 1 }
         ctx.out.integer(n)
     }
 

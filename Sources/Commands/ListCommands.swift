@@ -68,7 +68,7 @@ extension CommandTable {
         if ctx.args.count == 3 {
             // The common single-element push: copy the element first, so the closure does not
             // need (and retain) the whole argument array.
-            let element = CompactBytes(copying: ctx.args[2])
+            let element = CompactBytes(ctx.args.unsafeBytes(2))
             access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<CompactBytes>) -> Int in
                 end.push(element, to: &list)
                 return list.count
@@ -76,7 +76,7 @@ extension CommandTable {
         } else {
             let args = ctx.args
             access = ctx.modify(key, as: .list, create: !onlyIfExists) { (list: inout Deque<CompactBytes>) -> Int in
-                for element in args[2...] { end.push(CompactBytes(copying: element), to: &list) }
+                for i in 2..<args.count { end.push(CompactBytes(args.unsafeBytes(i)), to: &list) }
                 return list.count
             }
         }

@@ -56,9 +56,12 @@ extension CommandTable {
         let access = ctx.modify(key, as: .set, create: true) { (set: inout SetValue) -> Int in
             var added = 0
             // Only members that are really new pay for a copy.
-            for member in args.dropFirst(2) where !set.contains(member) {
-                set.insert(member.owned())
-                added += 1
+            for i in 2..<args.count {
+                let member = args[i]
+                if !set.contains(member) {
+                    set.insert(member.owned())
+                    added += 1
+                }
             }
             return added
         }
@@ -71,7 +74,7 @@ extension CommandTable {
         let args = ctx.args
         let access = ctx.modify(args[1], as: .set, create: false) { (set: inout SetValue) -> Int in
             var removed = 0
-            for member in args.dropFirst(2) where set.remove(member) != nil { removed += 1 }
+            for i in 2..<args.count where set.remove(args[i]) != nil { removed += 1 }
             return removed
         }
         switch access {
@@ -107,7 +110,7 @@ extension CommandTable {
         case .found(let s): set = s
         }
         ctx.out.array(ctx.args.count - 2)
-        for member in ctx.args.dropFirst(2) { ctx.out.integer(set.contains(member) ? 1 : 0) }
+        for i in 2..<ctx.args.count { ctx.out.integer(set.contains(ctx.args[i]) ? 1 : 0) }
     }
 
     static func scard(_ ctx: inout CommandContext) {

@@ -150,9 +150,8 @@ extension CommandTable {
             let flags = AddFlags(nx: nx, xx: xx, gt: gt, lt: lt, incr: incr)
             let args = ctx.args
             let key = args[1]
-            let members = stride(from: first + 1, to: args.count, by: 2).lazy.map { args[$0] }
             let access = ctx.modify(key, as: .zset, create: !xx) { (z: inout SortedSet) in
-                flags.apply(UnsafeBufferPointer(scores), members: members, to: &z)
+                flags.apply(UnsafeBufferPointer(scores), members: args, from: first + 1, to: &z)
             }
             var outcome = AddFlags.Outcome()
             switch access {
@@ -176,10 +175,12 @@ extension CommandTable {
 
         struct Outcome { var added = 0, updated = 0, processed = 0, score = 0.0, nan = false }
 
-        func apply<Members: Sequence>(_ scores: UnsafeBufferPointer<Double>, members: Members, to z: inout SortedSet) -> Outcome
-        where Members.Element == ByteBuffer {
+        /// `scores[j]` goes with the member at `args[firstMember + 2 * j]`.
+        func apply(_ scores: UnsafeBufferPointer<Double>, members args: Arguments, from firstMember: Int,
+                   to z: inout SortedSet) -> Outcome {
             var outcome = Outcome()
-            for (given, member) in zip(scores, members) {
+            for (j, given) in scores.enumerated() {
+                let member = args[firstMember + 2 * j]
                 if let current = z.score(of: member) {
                     if nx { continue }
                     var score = given
@@ -211,7 +212,7 @@ extension CommandTable {
         let args = ctx.args
         let access = ctx.modify(args[1], as: .zset, create: false) { (z: inout SortedSet) -> Int in
             var removed = 0
-            for member in args[2...] where z.remove(member) != nil { removed += 1 }
+            for i in 2..<args.count where z.remove(args[i]) != nil { removed += 1 }
             return removed
         }
         switch access {

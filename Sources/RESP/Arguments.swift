@@ -18,11 +18,12 @@ import NIOCore
 public struct Arguments: RandomAccessCollection, Sendable {
     @usableFromInline
     struct Span: Sendable {
-        // SAFETY: points into `anchors[anchor]`'s storage, which this value keeps alive and which
-        // is never written while shared (see the type's comment).
+        // SAFETY: points into the storage of the anchor holding the bytes, which this value keeps
+        // alive and which is never written while shared (see the type's comment).
         @usableFromInline nonisolated(unsafe) var address: UnsafeRawPointer?
         @usableFromInline var length: Int
-        /// Which anchor holds the bytes, and their index in it (for making a slice).
+        /// Which anchor holds the bytes (`primary`, or an index into `extraAnchors`), and their
+        /// index in it (for making a slice).
         @usableFromInline var anchor: Int
         @usableFromInline var index: Int
 
@@ -37,7 +38,15 @@ public struct Arguments: RandomAccessCollection, Sendable {
 
     /// Plain values (no reference counts to copy or drop), so building and clearing them is cheap.
     @usableFromInline var spans: [Span] = []
-    @usableFromInline var anchors: [ByteBuffer] = []
+    /// The receive buffer of a request that arrived whole. A stored property rather than an array
+    /// element: a slice can then be made from it in place, where reading it out of an array first
+    /// copied it (a reference count more per argument read as a ByteBuffer).
+    @usableFromInline var anchor: ByteBuffer?
+    /// Buffers of arguments that came separately (a request split across reads, a queued
+    /// command); nil, not empty, otherwise, so that copying the arguments does not count a
+    /// reference to an empty array.
+    @usableFromInline var extraAnchors: [ByteBuffer]? = nil
+    @usableFromInline static var primary: Int { -1 }
 
     public init() {}
 
@@ -46,8 +55,8 @@ public struct Arguments: RandomAccessCollection, Sendable {
         for buffer in buffers { append(buffer) }
     }
 
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { spans.count }
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { spans.count }
     @inlinable public var count: Int { spans.count }
     @inlinable public var isEmpty: Bool { spans.isEmpty }
 
@@ -56,7 +65,10 @@ public struct Arguments: RandomAccessCollection, Sendable {
     @inlinable
     public subscript(i: Int) -> ByteBuffer {
         let span = spans[i]
-        return anchors[span.anchor].getSlice(at: span.index, length: span.length)!
+        if span.anchor == Arguments.primary {
+            return anchor!.getSlice(at: span.index, length: span.length)!
+        }
+        return extraAnchors![span.anchor].getSlice(at: span.index, length: span.length)!
     }
 
     /// Argument `i`'s bytes, valid only inside `body`; no reference counting.
@@ -81,20 +93,23 @@ public struct Arguments: RandomAccessCollection, Sendable {
     /// Adds an argument held by a buffer of its own (its readable bytes).
     public mutating func append(_ buffer: ByteBuffer) {
         let address = buffer.withUnsafeReadableBytes { $0.baseAddress }
-        spans.append(Span(address: address, length: buffer.readableBytes, anchor: anchors.count, index: buffer.readerIndex))
-        anchors.append(buffer)
+        spans.append(Span(address: address, length: buffer.readableBytes, anchor: extraAnchors?.count ?? 0,
+                          index: buffer.readerIndex))
+        if extraAnchors == nil { extraAnchors = [buffer] } else { extraAnchors!.append(buffer) }
     }
 
-    /// Makes `buffer` the anchor that the following `appendSlice` calls point into.
+    /// Makes `buffer` the anchor that the following `appendSlice` calls point into (once per
+    /// request: a request arrives whole or it does not).
     @inlinable
     public mutating func anchor(_ buffer: ByteBuffer) {
-        anchors.append(buffer)
+        precondition(anchor == nil, "one primary anchor per request")
+        anchor = buffer
     }
 
-    /// Adds the `length` bytes at `index` of the last anchor; `address` is where they are.
+    /// Adds the `length` bytes at `index` of the primary anchor; `address` is where they are.
     @inlinable
     public mutating func appendSlice(at index: Int, length: Int, address: UnsafeRawPointer?) {
-        spans.append(Span(address: address, length: length, anchor: anchors.count - 1, index: index))
+        spans.append(Span(address: address, length: length, anchor: Arguments.primary, index: index))
     }
 
     /// Drops every argument and anchor, keeping the capacity.
@@ -102,7 +117,8 @@ public struct Arguments: RandomAccessCollection, Sendable {
     public mutating func removeAll() {
         // removeAll(keepingCapacity:) takes a generic replaceSubrange path (~120 instructions).
         while !spans.isEmpty { spans.removeLast() }
-        while !anchors.isEmpty { anchors.removeLast() }
+        anchor = nil
+        extraAnchors = nil
     }
 
     public mutating func reserveCapacity(_ n: Int) { spans.reserveCapacity(n) }

@@ -13,7 +13,8 @@ final class ArgumentsTests: XCTestCase {
         var buffer = ByteBuffer(string: "*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n")
         XCTAssertTrue(try parser.next(from: &buffer))
         XCTAssertEqual(strings(parser.args), ["MSET", "k", "value"])
-        XCTAssertEqual(parser.args.anchors.count, 1)
+        XCTAssertNotNil(parser.args.anchor)
+        XCTAssertNil(parser.args.extraAnchors)
         XCTAssertEqual(parser.args[2].readerIndex, 0, "a slice reads from its own index 0, like getSlice")
     }
 
@@ -36,6 +37,8 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertFalse(try parser.next(from: &buffer))
         buffer.writeString("y\r\n")
         XCTAssertTrue(try parser.next(from: &buffer))
+        XCTAssertNil(parser.args.anchor)
+        XCTAssertEqual(parser.args.extraAnchors?.count, 2)
         XCTAssertEqual(strings(parser.args), ["GET", "key"])
         XCTAssertEqual(Array(parser.args.unsafeBytes(1)), Array("key".utf8))
     }
@@ -57,6 +60,6 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertTrue(try parser.next(from: &buffer))
         parser.releaseArguments()
         XCTAssertTrue(parser.args.isEmpty)
-        XCTAssertTrue(parser.args.anchors.isEmpty)
+        XCTAssertNil(parser.args.anchor)
     }
 }
