@@ -7,7 +7,7 @@ import NIOCore
 /// decrements when it was dropped, and a handler that passed an element on while mutating its
 /// context copied it (two more). For an MSET of 10 pairs that was ~80 atomic operations per
 /// request, a third of the server's time. Here the arguments of a request received in one piece
-/// (the usual case, see `CommandParser.sliceCompleteRequest`) share one reference to the receive
+/// (the usual case, see `CommandParser.sliceIfComplete`) share one reference to the receive
 /// buffer (the *anchor*); each argument is only an address and a length. Reading an argument as
 /// bytes (`withUnsafeBytes`) costs no reference count; reading it as a `ByteBuffer` (the
 /// subscript) makes a slice of the anchor, which is counted like any copy.

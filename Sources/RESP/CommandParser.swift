@@ -64,8 +64,7 @@ public struct CommandParser: Sendable {
         if remainingArgs < 0 {
             guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return false }
             args.removeAll()
-            if first == UInt8(ascii: "*"), let length = completeRequestLength(buffer) {
-                sliceCompleteRequest(&buffer, length: length)
+            if first == UInt8(ascii: "*"), sliceIfComplete(&buffer) {
                 return true
             }
             if first != UInt8(ascii: "*") {
@@ -109,27 +108,39 @@ public struct CommandParser: Sendable {
 
     // MARK: fast path
 
-    /// When `buffer` starts with a whole, well-formed `*N` request within the limits, its length in
-    /// bytes; otherwise nil, and the general path below takes over (it handles requests split
-    /// across reads and produces the protocol errors). This is the common case of pipelined
-    /// traffic, parsed in one pass over raw bytes, without a line search (memchr) per header.
+    /// When `buffer` starts with a whole, well-formed `*N` request within the limits, records its
+    /// arguments (places in `buffer`, which becomes their anchor), consumes it and returns true;
+    /// otherwise records nothing and returns false, and the general path below takes over (it
+    /// handles requests split across reads and produces the protocol errors). This is the common
+    /// case of pipelined traffic, parsed in one pass over raw bytes, without a line search
+    /// (memchr) per header. Expects `args` empty.
     @inlinable
-    func completeRequestLength(_ buffer: ByteBuffer) -> Int? {
+    mutating func sliceIfComplete(_ buffer: inout ByteBuffer) -> Bool {
         let maxBulk = authenticated ? limits.maxBulkLength : min(limits.maxBulkLength, 16384)
         let maxCount = authenticated ? 1024 : 10
-        return buffer.withUnsafeReadableBytes { raw -> Int? in
+        let base = buffer.readerIndex
+        let length = buffer.withUnsafeReadableBytes { raw -> Int? in
             let n = raw.count
             var p = 1
             guard let count = CommandParser.headerValue(raw, &p), count > 0, count <= maxCount else { return nil }
             for _ in 0..<count {
                 guard p < n, raw[p] == UInt8(ascii: "$") else { return nil }
                 p += 1
-                guard let length = CommandParser.headerValue(raw, &p), length <= maxBulk else { return nil }
+                guard let length = CommandParser.headerValue(raw, &p), length <= maxBulk, p + length + 2 <= n else {
+                    return nil
+                }
+                args.appendSlice(at: base + p, length: length, address: raw.baseAddress! + p)
                 p += length + 2
-                guard p <= n else { return nil }
             }
             return p
         }
+        guard let length else {
+            args.removeAll()   // the places recorded before the request ran out
+            return false
+        }
+        args.anchor(buffer)
+        buffer.moveReaderIndex(forwardBy: length)
+        return true
     }
 
     /// Parses the digits of a header line starting at `p` up to its `\r\n` and moves `p` past it;
@@ -153,26 +164,6 @@ public struct CommandParser: Sendable {
             p += 1
         }
         return nil
-    }
-
-    /// Appends the arguments of the complete request at the start of `buffer` (checked by
-    /// `completeRequestLength`) as slices, and consumes it.
-    @inlinable
-    mutating func sliceCompleteRequest(_ buffer: inout ByteBuffer, length: Int) {
-        let base = buffer.readerIndex
-        // One reference to the receive buffer for the whole request; the arguments are places in it.
-        args.anchor(buffer)
-        buffer.withUnsafeReadableBytes { raw in
-            var p = 1
-            let count = CommandParser.headerValue(raw, &p)!
-            for _ in 0..<count {
-                p += 1
-                let bulk = CommandParser.headerValue(raw, &p)!
-                args.appendSlice(at: base + p, length: bulk, address: raw.baseAddress! + p)
-                p += bulk + 2
-            }
-        }
-        buffer.moveReaderIndex(forwardBy: length)
     }
 
     /// Reads `<prefix><integer>\r\n`; nil when the line is not complete yet.
