@@ -59,6 +59,42 @@ def test_pipelining_10000_commands_in_one_write(raw):
     assert c.call("DBSIZE") == n
 
 
+def test_stored_values_do_not_share_the_receive_buffer(raw):
+    """Arguments are read in place from the receive buffer; whatever a write stores must be a
+    copy. Writes of every kind are pipelined in pieces cut at odd sizes (so requests straddle
+    reads and the buffer is refilled many times), then every stored byte is read back."""
+    c = raw(timeout=20)
+    rng = __import__("random").Random(5)
+    n = 300
+    val = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40))) for _ in range(n)]
+    stream = b""
+    for i in range(n):
+        stream += encode_command("MSET", f"ms:{i}:a", val[i], f"ms:{i}:b", val[(i + 1) % n])
+        stream += encode_command("HSET", "h", f"f{i}", val[i])
+        stream += encode_command("RPUSH", "l", val[i], val[(i + 7) % n])
+        stream += encode_command("SADD", "s", val[i])
+        stream += encode_command("ZADD", "z", str(i), val[i] + b"#%d" % i)
+        stream += encode_command("SETEX", f"ex:{i}", "1000", val[i])
+    pos = 0
+    while pos < len(stream):
+        step = rng.randrange(1, 3000)
+        c.send(stream[pos:pos + step])
+        pos += step
+    for i in range(n):
+        assert c.read_reply() == b"OK"
+        assert c.read_reply() in (0, 1)
+        assert c.read_reply() == 2 * (i + 1)
+        assert c.read_reply() in (0, 1)
+        assert c.read_reply() == 1
+        assert c.read_reply() == b"OK"
+    for i in range(n):
+        assert c.call("MGET", f"ms:{i}:a", f"ms:{i}:b", f"ex:{i}") == [val[i], val[(i + 1) % n], val[i]]
+        assert c.call("HGET", "h", f"f{i}") == val[i]
+        assert c.call("ZSCORE", "z", val[i] + b"#%d" % i) == str(i).encode()
+    assert c.call("LRANGE", "l", "0", "-1") == [v for i in range(n) for v in (val[i], val[(i + 7) % n])]
+    assert sorted(c.call("SMEMBERS", "s")) == sorted(set(val))
+
+
 def test_mixed_reply_types_pipelined(raw):
     c = raw()
     c.send(encode_command("SET", "n", "1") + encode_command("INCR", "n") + encode_command("GET", "nope")
