@@ -19,6 +19,22 @@ final class ReplyWriterTests: XCTestCase {
         XCTAssertEqual(render(.resp2) { $0.error("ERR bad\r\nthing") }, "-ERR bad  thing\r\n")
     }
 
+    /// Integers are formatted two digits at a time: every length where the digit count changes.
+    func testIntegersAcrossMagnitudes() {
+        var values: [Int] = [Int.min, Int.max, Int.min + 1, -1, 0]
+        var power = 1
+        for _ in 0..<18 {
+            values += [power - 1, power, power + 1, -power, -(power - 1), 42 * power / 10]
+            power *= 10
+        }
+        for v in values {
+            XCTAssertEqual(render(.resp2) { $0.integer(v) }, ":\(v)\r\n")
+            var b = ByteBuffer()
+            b.writeDecimal(v)
+            XCTAssertEqual(String(buffer: b), String(v))
+        }
+    }
+
     func testNullsDifferByProtocol() {
         XCTAssertEqual(render(.resp2) { $0.null() }, "$-1\r\n")
         XCTAssertEqual(render(.resp2) { $0.nullArray() }, "*-1\r\n")
