@@ -47,7 +47,9 @@ public enum Value: Sendable {
     /// What a slot holds while its payload is moved out for an in-place mutation: the empty
     /// dictionary is a static singleton, so storing and dropping it costs no allocation and no
     /// atomic reference count.
-    public static var vacated: Value { .hash([:]) }
+    /// (`Dictionary()`, not the literal `[:]`: the literal goes through an out-of-line call.)
+    @inlinable
+    public static var vacated: Value { .hash([ByteBuffer: ByteBuffer]()) }
 
     /// Moves the value out, leaving `vacated` in its place: the caller gets the only reference
     /// to the payload (a copy would share it, and the next write would copy the collection).
