@@ -246,13 +246,8 @@ public struct CommandContext {
         store(key, .value(value), expireAt: expireAt, keepTTL: keepTTL)
     }
 
-    /// `set` of a string value copied from `bytes` (a request argument): overwriting a string
-    /// reuses its buffer (see `Database.setString`).
-    public mutating func setString(_ key: ByteBuffer, copying bytes: ByteBuffer, expireAt: Int64 = 0, keepTTL: Bool = false) {
-        bytes.withUnsafeReadableBytes { store(key, .copyOf($0), expireAt: expireAt, keepTTL: keepTTL) }
-    }
-
-    /// `setString` with argument `index` as the new value, copied straight from the request.
+    /// `set` of a string value copied straight from argument `index` of the request: overwriting
+    /// a string reuses its buffer (see `Database.setString`).
     public mutating func setString(_ key: ByteBuffer, copyingArgument index: Int, expireAt: Int64 = 0, keepTTL: Bool = false) {
         store(key, .copyOf(args.unsafeBytes(index)), expireAt: expireAt, keepTTL: keepTTL)
     }
