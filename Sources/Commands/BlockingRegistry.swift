@@ -96,8 +96,9 @@ public final class BlockingRegistry: Sendable {
     }
 
     /// Serves clients blocked on keys that just received data, FIFO per key, each waiter's
-    /// command re-run (with its own arguments and shard locks) as if it had just arrived. Runs on
-    /// the thread of the command that made the keys ready, after that command released its locks.
+    /// command re-run through the command path (its own arguments and shard locks) as if it had
+    /// just arrived. Runs on the thread of the command that made the keys ready, after that
+    /// command released its locks.
     public func serve(readyKeys: [WatchedKey], runtime: ServerRuntime) {
         var pending = Deque(readyKeys)
         while let key = pending.popFirst() {
@@ -108,33 +109,39 @@ public final class BlockingRegistry: Sendable {
                     keyspace: runtime.keyspace, client: waiter.client, server: runtime,
                     now: currentTimeMillis(), db: waiter.db)
                 ctx.servingBlocked = true
-                let mask = waiter.command.lockMask(waiter.args)
-                runtime.keyspace.lock(mask)
-                ctx.lockedMask = mask
-                // Claimed under the locks, before the handler takes data: a waiter whose timeout
-                // claims it first is simply dropped, and a timeout that loses the race retries.
-                // A client that disconnected meanwhile is dropped rather than served, so the
-                // element it would have taken stays in the list for the next waiter.
-                guard waiter.claim(), !waiter.client.closed.load(ordering: .acquiring) else {
-                    runtime.keyspace.unlock(mask)
+                let outcome = runtime.underLocks(of: waiter.command, &ctx) { ctx -> ServeOutcome in
+                    // Claimed under the locks, before the handler takes data: a waiter whose
+                    // timeout claims it first is simply dropped, and a timeout that loses the race
+                    // retries. A client that disconnected meanwhile is dropped rather than served,
+                    // so the element it would have taken stays for the next waiter.
+                    guard waiter.claim(), !waiter.client.closed.load(ordering: .acquiring) else { return .dropped }
+                    runtime.call(waiter.command, &ctx)
+                    guard !ctx.stillBlocked else {
+                        // Nothing to take after all (the key was emptied or changed type).
+                        waiter.claimed.store(false, ordering: .releasing)
+                        return .keepsWaiting
+                    }
+                    return .served
+                }
+                switch outcome {
+                case .dropped:
                     remove(waiter)
                     continue
-                }
-                waiter.command.handler(&ctx)
-                if ctx.stillBlocked {
-                    // Nothing to take after all (the key was emptied or changed type): keep waiting.
-                    waiter.claimed.store(false, ordering: .releasing)
-                    runtime.keyspace.unlock(mask)
+                case .keepsWaiting:
                     break
+                case .served:
+                    remove(waiter)
+                    runtime.publishCounters(&ctx)
+                    waiter.client.connection?.unblock(with: ctx.out.buffer)
+                    pending.append(contentsOf: ctx.readyKeys)
+                    continue
                 }
-                runtime.keyspace.unlock(mask)
-                remove(waiter)
-                if ctx.dirty > 0 { runtime.stats.changesSinceSave.wrappingIncrement(by: ctx.dirty, ordering: .relaxed) }
-                waiter.client.connection?.unblock(with: ctx.out.buffer)
-                pending.append(contentsOf: ctx.readyKeys)
+                break   // the first waiter keeps waiting in first place: next key
             }
         }
     }
+
+    private enum ServeOutcome { case dropped, keepsWaiting, served }
 
     /// Ends a wait that timed out or whose client went away. Returns false when a server is
     /// serving it right now (the caller retries shortly) or it was already served.
@@ -146,7 +153,7 @@ public final class BlockingRegistry: Sendable {
 
     /// Registers the caller as blocked on `keys` (must run while the command holds their shards).
     public func block(_ ctx: inout CommandContext, keys: [ByteBuffer], timeoutMillis: Int64) {
-        let command = ctx.server.table.lookup(ctx.args[0])!
+        let command = ctx.executing!   // set by the command path before the handler runs
         let watched = keys.map { WatchedKey(db: ctx.db, key: $0.owned()) }
         let deadline = timeoutMillis == 0 ? 0 : monotonicMillis() + timeoutMillis
         let waiter = BlockedWaiter(client: ctx.client, command: command, args: Arguments(ctx.args.owned()),

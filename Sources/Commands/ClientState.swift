@@ -31,6 +31,13 @@ public struct PushMessage: Sendable {
     }
 }
 
+/// A command MULTI queued: resolved (subcommand included) and validated when it was queued.
+public struct QueuedCommand {
+    public let command: Command
+    /// Owned copies: the receive buffer they came from is reused.
+    public let args: Arguments
+}
+
 /// CLIENT REPLY mode.
 public enum ReplyMode: Sendable { case on, off, skip }
 
@@ -66,8 +73,9 @@ public final class ClientState: @unchecked Sendable {
     public var authenticated = true
     public var replyMode: ReplyMode = .on
 
-    /// Commands queued by MULTI (owned copies); nil when not in a transaction.
-    public var multiQueue: [Arguments]? = nil
+    /// Commands queued by MULTI, resolved, with owned copies of their arguments; nil when not in
+    /// a transaction.
+    public var multiQueue: [QueuedCommand]? = nil
     /// A queued command was rejected (unknown, wrong arity): EXEC answers EXECABORT.
     public var multiFailed = false
     /// WATCH session and the keys it watches.

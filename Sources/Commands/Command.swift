@@ -27,6 +27,8 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let noKeyspace = CommandFlags(rawValue: 1 << 13)
     /// Allowed in RESP2 while subscribed.
     public static let pubsubContext = CommandFlags(rawValue: 1 << 14)
+    /// EXEC: holds the shards of every queued command and watched key while it runs them.
+    public static let runsQueued = CommandFlags(rawValue: 1 << 15)
 
     public var names: [String] {
         var out: [String] = []
@@ -182,39 +184,19 @@ public final class Command: @unchecked Sendable {
     public func acceptsArgumentCount(_ n: Int) -> Bool {
         arity >= 0 ? n == arity : n >= -arity
     }
-
-    /// The shards this invocation must lock.
-    @inlinable
-    public func lockMask(_ args: Arguments) -> UInt64 {
-        if flags.contains(.noKeyspace) { return 0 }
-        if flags.contains(.wholeKeyspace) { return Keyspace.allShardsMask }
-        if let index = singleKeyIndex, index < args.count {
-            return Keyspace.mask(for: args[index])   // the common single-key case, no array
-        }
-        var mask: UInt64 = 0
-        for p in keys.positions(in: args) where p < args.count {
-            mask |= Keyspace.mask(for: args[p])
-        }
-        return mask
-    }
 }
 
 /// All commands by lower-case name.
 public struct CommandTable: Sendable {
-    public private(set) var commands: [String: Command] = [:]
+    public let commands: [String: Command]
 
     public init(_ commands: [Command]) {
+        var byName: [String: Command] = [:]
         for c in commands {
-            precondition(self.commands[c.name] == nil, "command \(c.name) registered twice")
-            self.commands[c.name] = c
+            precondition(byName[c.name] == nil, "command \(c.name) registered twice")
+            byName[c.name] = c
         }
-    }
-
-    public mutating func add(_ more: [Command]) {
-        for c in more {
-            precondition(commands[c.name] == nil, "command \(c.name) registered twice")
-            commands[c.name] = c
-        }
+        self.commands = byName
     }
 
     /// Looks a command up by its (any-case) name without allocating for names up to 32 bytes.

@@ -30,8 +30,21 @@ public struct CommandContext {
     public var lockedMask: UInt64 = 0
     /// Keys changed by this invocation that blocked clients may be waiting on.
     public var readyKeys: [WatchedKey] = []
-    /// Number of changes, for `rdb_changes_since_last_save`.
+    /// Changes not yet added to `rdb_changes_since_last_save` (published once per batch).
     public var dirty = 0
+    /// Every change this context ever recorded (never reset): the command path compares it
+    /// before and after a handler to know whether the command changed data.
+    public private(set) var changes = 0
+    /// Commands run and not yet added to `total_commands_processed` (published once per batch).
+    public var calls = 0
+    /// The command whose handler is running (set by `ServerRuntime.call`). Commands live as long
+    /// as the process, so no reference count is kept.
+    public unowned(unsafe) var executing: Command? = nil
+    /// What the commands run under the current locks propagated, waiting to be handed to the
+    /// sink before the locks are released.
+    public var propagated: [PropagatedCommand] = []
+    /// Set when the running handler recorded its own propagated form (or none).
+    public var propagationRecorded = false
     /// True when run from EXEC: blocking commands must not block.
     public var inTransaction = false
     /// Set when a blocked client is being served: a blocking command that still finds nothing
@@ -131,18 +144,39 @@ public struct CommandContext {
         return 1 << UInt64(KeySlot.shard(ofSlot: s))
     }
 
-    /// Records the slot of the key at `keyIndex` and returns the shard to lock.
+    /// The shards `command` must hold for the arguments in `args`, recording each key
+    /// argument's slot on the way (see `knownKeys`). The one lock-mask computation: the command
+    /// path uses it for every command, EXEC for each queued one.
     @inlinable
-    public mutating func computeSlots(keyIndex: Int) -> UInt64 {
+    public mutating func keyMask(of command: Command) -> UInt64 {
         knownKeyCount = 0
         keyHint = 0
-        return recordKey(at: keyIndex)
+        if let keyIndex = command.singleKeyIndex {
+            // The common single-key case: no key spec walk.
+            return keyIndex < args.count ? recordKey(at: keyIndex) : 0
+        }
+        let flags = command.flags
+        if flags.contains(.noKeyspace) { return 0 }
+        if flags.contains(.wholeKeyspace) { return Keyspace.allShardsMask }
+        if flags.contains(.runsQueued) { return queuedKeyMask() }
+        return keyMask(keys: command.keys)
+    }
+
+    /// EXEC's shards: those of every queued command and of every watched key.
+    @usableFromInline mutating func queuedKeyMask() -> UInt64 {
+        var mask: UInt64 = 0
+        let own = args
+        for queued in client.multiQueue ?? [] {
+            args = queued.args
+            mask |= keyMask(of: queued.command)
+        }
+        args = own
+        for w in client.watchedKeys { mask |= Keyspace.mask(for: w.key) }
+        return mask
     }
 
     /// Records the slot of every key argument `keys` names and returns the shards to lock.
-    public mutating func computeSlots(keys: KeySpec) -> UInt64 {
-        knownKeyCount = 0
-        keyHint = 0
+    @usableFromInline mutating func keyMask(keys: KeySpec) -> UInt64 {
         var mask: UInt64 = 0
         if let range = keys.rangePositions(argumentCount: args.count) {
             // Walked as a stride: `positions(in:)` would allocate an array per command (MSET, MGET, DEL).
@@ -208,10 +242,12 @@ public struct CommandContext {
     }
 
     /// The side effects of deleting an expired key (the deletion itself already happened).
-    private func recordExpiry(_ key: ByteBuffer, in shard: Shard) {
+    private mutating func recordExpiry(_ key: ByteBuffer, in shard: Shard) {
         shard.stats.expiredKeys += 1
         shard.touchWatched(db: db, key: key)
-        server.propagateExpired(db: db, key: key)
+        if server.propagating {
+            propagated.append(PropagatedCommand(db: db, args: [ByteBuffer(string: "DEL"), key.owned()]))
+        }
     }
 
     /// Database.modify with lazy expiry folded into the same lookup: an expired entry is handed
@@ -321,10 +357,17 @@ public struct CommandContext {
     public mutating func changed(_ key: ByteBuffer, count: Int = 1) {
         let shard = shard(key)
         shard.touchWatched(db: db, key: key)
-        dirty += count
+        recordChanges(count)
         if server.blocking.hasWaiters {
             readyKeys.append(WatchedKey(db: db, key: key))
         }
+    }
+
+    /// Counts `n` changes to the data (for the save rules, and so that the command path knows
+    /// the command wrote) without naming a key: FLUSHDB, FLUSHALL, SWAPDB. `changed` calls it.
+    public mutating func recordChanges(_ n: Int) {
+        dirty += n
+        changes &+= n
     }
 
     // MARK: replies shared by many commands

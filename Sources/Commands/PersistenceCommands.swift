@@ -60,7 +60,7 @@ extension CommandTable {
     /// The server's change counter, this connection's own pending changes published first so
     /// that they count.
     static func changesSoFar(_ ctx: inout CommandContext) -> Int {
-        ctx.server.publishDirty(&ctx)
+        ctx.server.publishCounters(&ctx)
         return ctx.server.stats.changesSinceSave.load(ordering: .relaxed)
     }
 }

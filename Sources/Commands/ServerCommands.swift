@@ -74,7 +74,7 @@ extension CommandTable {
             shard.touchWatchedBeforeReplacing(db: ctx.db)
             shard.dbs[ctx.db].removeAll()
         }
-        ctx.dirty += max(removed, 1)
+        ctx.recordChanges(max(removed, 1))
         ctx.out.ok()
     }
 
@@ -88,7 +88,7 @@ extension CommandTable {
                 shard.dbs[db].removeAll()
             }
         }
-        ctx.dirty += max(removed, 1)
+        ctx.recordChanges(max(removed, 1))
         ctx.server.hooks.flushedAll(ctx.keyspace.snapshotHoldingLocks(now: ctx.now))
         ctx.out.ok()
     }
@@ -104,7 +104,7 @@ extension CommandTable {
                 shard.touchWatchedBeforeReplacing(db: b, with: a)
                 shard.dbs.swapAt(a, b)
             }
-            ctx.dirty += 1
+            ctx.recordChanges(1)
             // Clients blocked on a key that the swap filled are served after this command.
             if ctx.server.blocking.hasWaiters {
                 ctx.readyKeys += ctx.server.blocking.waitingKeys(db: a) + ctx.server.blocking.waitingKeys(db: b)

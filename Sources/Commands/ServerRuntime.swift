@@ -1,4 +1,5 @@
 import Atomics
+import NIOConcurrencyHelpers
 import NIOCore
 import Keyspace
 import RESP
@@ -78,19 +79,21 @@ public final class ServerRuntime: @unchecked Sendable {
     public let diskErrorRefusesWrites = UnsafeAtomic<Bool>.create(false)
     /// Active expiry may be switched off by DEBUG SET-ACTIVE-EXPIRE 0.
     public let activeExpireEnabled = ManagedAtomic<Bool>(true)
+    /// Whether a `PropagationSink` is attached (see Propagation.swift): read by every write
+    /// that changed something, so an `UnsafeAtomic` like the flag above.
+    public let propagationEnabled = UnsafeAtomic<Bool>.create(false)
+    let propagationSinkBox = NIOLockedValueBox<(any PropagationSink)?>(nil)
 
     public init(keyspace: Keyspace, table: CommandTable) {
         self.keyspace = keyspace
         self.table = table
     }
 
-    deinit { diskErrorRefusesWrites.destroy() }
-
+    deinit {
+        diskErrorRefusesWrites.destroy()
+        propagationEnabled.destroy()
+    }
 
     /// Seconds-resolution clock for OBJECT IDLETIME (like Redis's LRU clock).
     public var lruClock: UInt32 { UInt32(truncatingIfNeeded: currentTimeMillis() / 1000) }
-
-    /// A key deleted because it expired. Replicas and the append-only file will receive it as a
-    /// DEL here; nothing consumes it yet.
-    public func propagateExpired(db: Int, key: ByteBuffer) {}
 }

@@ -11,7 +11,7 @@ extension CommandTable {
     static let transactionCommands: [Command] = [
         Command("multi", arity: 1, flags: [.fast, .noKeyspace, .noMulti, .loading, .stale], group: "transactions",
                 summary: "Starts a transaction.", handler: multi),
-        Command("exec", arity: 1, flags: [.noKeyspace, .noMulti, .loading, .stale], group: "transactions",
+        Command("exec", arity: 1, flags: [.runsQueued, .noMulti, .loading, .stale], group: "transactions",
                 summary: "Executes all commands in a transaction.", handler: exec),
         Command("discard", arity: 1, flags: [.fast, .noKeyspace, .noMulti, .loading, .stale], group: "transactions",
                 summary: "Discards a transaction.", handler: discard),
@@ -78,6 +78,9 @@ extension CommandTable {
         client.watchedExpiredAtWatch = []
     }
 
+    /// Runs with the shards of every queued command and watched key held (the command path
+    /// locks them for `.runsQueued`): checks WATCH, then runs each queued command through the
+    /// same `call` as any other command.
     static func exec(_ ctx: inout CommandContext) {
         let client = ctx.client
         guard let queue = client.multiQueue else { return ctx.out.error("ERR EXEC without MULTI") }
@@ -87,41 +90,20 @@ extension CommandTable {
             unwatchAll(&ctx)
             return ctx.out.error("EXECABORT Transaction discarded because of previous errors.")
         }
-        let table = ctx.server.table
-        var commands: [Command] = []
-        commands.reserveCapacity(queue.count)
-        var mask: UInt64 = 0
-        for args in queue {
-            // Queued commands were validated when queued; resolve subcommands the same way.
-            var command = table.lookup(args[0])!
-            if !command.subcommands.isEmpty, args.count >= 2,
-               let sub = command.subcommands[args[1].string.lowercased()] {
-                command = sub
-            }
-            commands.append(command)
-            mask |= command.lockMask(args)
-        }
-        for w in client.watchedKeys { mask |= Keyspace.mask(for: w.key) }
-
-        let execArgs = ctx.args
-        ctx.keyspace.lock(mask)
-        ctx.lockedMask = mask
         if watchedKeysChanged(&ctx) {
-            ctx.keyspace.unlock(mask)
-            ctx.lockedMask = 0
             unwatchAll(&ctx)
             return ctx.out.nullArray()
         }
+        let execArgs = ctx.args
         ctx.out.array(queue.count)
         ctx.inTransaction = true
-        for (command, args) in zip(commands, queue) {
-            ctx.args = args
-            command.handler(&ctx)
+        for queued in queue {
+            ctx.args = queued.args
+            ctx.server.call(queued.command, &ctx)
         }
         ctx.inTransaction = false
         ctx.args = execArgs
-        ctx.keyspace.unlock(mask)
-        ctx.lockedMask = 0
+        ctx.propagateNothing()   // its commands propagated themselves (wrapped in MULTI/EXEC)
         unwatchAll(&ctx)
     }
 

@@ -51,7 +51,7 @@ final class ActiveExpiry: Sendable {
                                 shard.dbs[db].remove(key)
                                 shard.stats.expiredKeys += 1
                                 shard.touchWatched(db: db, key: key)
-                                runtime.propagateExpired(db: db, key: key)
+                                runtime.propagateExpiry(db: db, key: key)
                                 expired += 1
                             }
                         }

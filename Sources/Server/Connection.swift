@@ -33,7 +33,6 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     private var blockedOn: BlockedWaiter? = nil
     private var blockTimer: Scheduled<Void>? = nil
     private var closing = false
-    private var commandsSinceUpdate = 0
     /// The clock reading of the last batch of requests (CLIENT LIST `idle=`).
     private var batchMillis = currentTimeMillis()
     /// Running this client's requests is paused until its socket drains: it does not read its
@@ -210,7 +209,6 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
             swap(&ctx.args, &parser.args)
             ctx.begin(now: now)
             let outcome = runtime.dispatch(&ctx)
-            commandsSinceUpdate += 1
             swap(&ctx.args, &parser.args)
             parser.authenticated = state.authenticated
             switch outcome {
@@ -282,9 +280,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     /// and under the lock only when one of them changed (a pipeline of one command repeated, the
     /// common case, changes none).
     private func updateShared() {
-        let count = commandsSinceUpdate
-        commandsSinceUpdate = 0
-        if count > 0 { runtime.stats.commandsProcessed.wrappingIncrement(by: count, ordering: .relaxed) }
+        runtime.publishCounters(&ctx)
         state.lastInteraction.store(batchMillis, ordering: .relaxed)
         let now = PublishedState(command: ctx.lastRun.map { ObjectIdentifier($0) }, db: state.db,
                                  proto: state.proto.rawValue, subscriptions: state.channels.count,
@@ -321,7 +317,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     // MARK: output
 
     private func write(_ context: ChannelHandlerContext, flush: Bool) {
-        runtime.publishDirty(&ctx)
+        runtime.publishCounters(&ctx)
         guard ctx.out.buffer.readableBytes > 0 else {
             if flush { context.flush() }
             return

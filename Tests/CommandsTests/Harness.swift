@@ -159,7 +159,7 @@ final class TestClient: ClientConnection, @unchecked Sendable {
                                  now: currentTimeMillis(), db: state.db)
         ctx.begin(now: currentTimeMillis())
         let outcome = server.runtime.dispatch(&ctx)
-        server.runtime.publishDirty(&ctx)
+        server.runtime.publishCounters(&ctx)
         if case .blocked = outcome { blocked = true }
         var out = ctx.out.buffer
         if out.readableBytes == 0 { return nil }

@@ -12,11 +12,24 @@ public enum DispatchOutcome {
     case close
 }
 
+/// The one command-execution path. Every command, wherever it comes from (a client's request,
+/// a command queued by MULTI and run by EXEC, a blocked client's command re-run when its key is
+/// filled), runs through these steps, in this order:
+///
+///     resolve    table lookup, subcommand, arity                        `resolve`
+///     check      AUTH, RESP2 subscriber context, MISCONF (ACL, OOM)     `admit`
+///     queue      inside MULTI: keep the resolved command, reply QUEUED  `dispatchResolved`
+///     lock       the shards of the command's keys, ascending            `underLocks`
+///     run        the handler                                            `call`
+///     account    calls and changes, counted in the context              `call`
+///     propagate  changed data leaves as commands (AOF, replicas)        `call`, `underLocks`
+///     unlock                                                            `underLocks`
+///     after      serve clients blocked on keys the command filled       `afterCommand`
+///
+/// EXEC is an ordinary command here: the lock step takes the shards of every queued command
+/// (`CommandFlags.runsQueued`), and its handler runs each queued command through `call`.
 extension ServerRuntime {
-    /// Validates and runs the command in `ctx.args` for `ctx.client`: command lookup, arity, AUTH,
-    /// the RESP2 subscriber context, MULTI queueing; then the handler under its shard locks; then
-    /// wakes clients blocked on keys it filled. This is the whole command path between the parser
-    /// and the reply buffer.
+    /// Runs the request in `ctx.args` for `ctx.client` through the whole path.
     public func dispatch(_ ctx: inout CommandContext) -> DispatchOutcome {
         let before = ctx.client.replyMode
         guard before != .on else { return dispatchReplying(&ctx) }
@@ -46,29 +59,40 @@ extension ServerRuntime {
 
     private func dispatchResolved(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
         ctx.lastRun = command
-        if !ctx.client.authenticated && !command.flags.contains(.noAuth) {
-            ctx.out.error("NOAUTH Authentication required.")
-            return .done
-        }
-        if ctx.client.proto == .resp2 && ctx.client.subscriptionCount > 0 && !command.flags.contains(.pubsubContext) {
-            ctx.out.error("ERR Can't execute '\(command.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
-            return .done
-        }
-        if diskErrorRefusesWrites.load(ordering: .relaxed), command.flags.contains(.write) || command.name == "ping" {
-            // Redis refuses PING too, so that health checks notice the broken persistence.
-            ctx.out.error(Self.misconfError)
+        guard admit(command, &ctx) else {
             if ctx.client.inMulti { ctx.client.multiFailed = true }
             return .done
         }
         if ctx.client.inMulti && !command.flags.contains(.noMulti) {
-            ctx.client.multiQueue!.append(Arguments(ctx.args.owned()))
+            // The resolved command is queued with owned copies of its arguments: EXEC runs it
+            // without looking it up again.
+            ctx.client.multiQueue!.append(QueuedCommand(command: command, args: Arguments(ctx.args.owned())))
             ctx.out.simple("QUEUED")
             return .done
         }
-        return run(command, &ctx)
+        return execute(command, &ctx)
     }
 
     static let misconfError = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+
+    /// The checks between a valid invocation and running it; replies the error and returns
+    /// false when the command may not run now. (ACL permissions and the memory limit join here.)
+    func admit(_ command: Command, _ ctx: inout CommandContext) -> Bool {
+        if !ctx.client.authenticated && !command.flags.contains(.noAuth) {
+            ctx.out.error("NOAUTH Authentication required.")
+            return false
+        }
+        if ctx.client.proto == .resp2 && ctx.client.subscriptionCount > 0 && !command.flags.contains(.pubsubContext) {
+            ctx.out.error("ERR Can't execute '\(command.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+            return false
+        }
+        if diskErrorRefusesWrites.load(ordering: .relaxed), command.flags.contains(.write) || command.name == "ping" {
+            // Redis refuses PING too, so that health checks notice the broken persistence.
+            ctx.out.error(Self.misconfError)
+            return false
+        }
+        return true
+    }
 
     /// Looks up the command (and subcommand) and checks arity; replies the error and returns nil
     /// when the invocation is not valid. Commands live as long as the table that holds them, so
@@ -118,39 +142,60 @@ extension ServerRuntime {
         return .passUnretained(sub)
     }
 
-    /// Runs a resolved command under its shard locks, then does the after-command work.
-    public func run(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
-        // Hashing the keys through the context records their slots for the handler.
-        let mask: UInt64
-        if let keyIndex = command.singleKeyIndex, keyIndex < ctx.args.count {
-            mask = ctx.computeSlots(keyIndex: keyIndex)
-        } else if command.flags.contains(.noKeyspace) {
-            ctx.knownKeyCount = 0
-            mask = 0
-        } else if command.flags.contains(.wholeKeyspace) {
-            ctx.knownKeyCount = 0
-            mask = Keyspace.allShardsMask
-        } else {
-            mask = ctx.computeSlots(keys: command.keys)
-        }
-        keyspace.lock(mask)
-        ctx.lockedMask = mask
-        command.handler(&ctx)
-        keyspace.unlock(mask)
-        ctx.lockedMask = 0
+    /// Lock, run, account, propagate, unlock; then the after-command work.
+    public func execute(_ command: Command, _ ctx: inout CommandContext) -> DispatchOutcome {
+        underLocks(of: command, &ctx) { ctx in call(command, &ctx) }
         return afterCommand(&ctx)
     }
 
-    /// Adds the changes counted in `ctx.dirty` to the server-wide counter. Connections do this once
-    /// per batch of replies (before they are sent), not once per command: one shared atomic
-    /// update per batch instead of one per write.
-    public func publishDirty(_ ctx: inout CommandContext) {
-        guard ctx.dirty > 0 else { return }
-        stats.changesSinceSave.wrappingIncrement(by: ctx.dirty, ordering: .relaxed)
-        ctx.dirty = 0
+    /// Runs `body` holding the shards `command` needs for the arguments in `ctx.args`, and hands
+    /// what the command propagated to the sink before the locks are released, so that writes to
+    /// one key leave in the order they were applied.
+    @inline(__always)
+    func underLocks<R>(of command: Command, _ ctx: inout CommandContext, _ body: (inout CommandContext) -> R) -> R {
+        // Hashing the keys through the context also records their slots for the handler.
+        let mask = ctx.keyMask(of: command)
+        keyspace.lock(mask)
+        ctx.lockedMask = mask
+        let result = body(&ctx)
+        if !ctx.propagated.isEmpty { emitPropagated(&ctx) }
+        keyspace.unlock(mask)
+        ctx.lockedMask = 0
+        return result
     }
 
-    /// Serves blocked clients whose keys were filled.
+    /// Runs a resolved command's handler, with its shards already held; counts it, and records
+    /// the command for propagation when it changed data (unless the handler recorded its own
+    /// deterministic form with `ctx.propagate(as:)`, or, like EXEC, its parts propagated
+    /// themselves). The only place a handler is called.
+    @inline(__always)
+    public func call(_ command: Command, _ ctx: inout CommandContext) {
+        let changesBefore = ctx.changes
+        let db = ctx.db
+        ctx.executing = command
+        ctx.propagationRecorded = false
+        command.handler(&ctx)
+        ctx.calls &+= 1
+        if ctx.changes != changesBefore && !ctx.propagationRecorded && propagating {
+            ctx.propagated.append(PropagatedCommand(db: db, args: ctx.args.owned()))
+        }
+    }
+
+    /// Counters a connection gathers in its context (changes for the save rules, commands run),
+    /// added to the server-wide ones once per batch of replies, before the replies are sent: one
+    /// shared atomic update per batch instead of one per command.
+    public func publishCounters(_ ctx: inout CommandContext) {
+        if ctx.dirty > 0 {
+            stats.changesSinceSave.wrappingIncrement(by: ctx.dirty, ordering: .relaxed)
+            ctx.dirty = 0
+        }
+        if ctx.calls > 0 {
+            stats.commandsProcessed.wrappingIncrement(by: ctx.calls, ordering: .relaxed)
+            ctx.calls = 0
+        }
+    }
+
+    /// Serves blocked clients whose keys were filled, and tells the connection what to do next.
     func afterCommand(_ ctx: inout CommandContext) -> DispatchOutcome {
         if !ctx.readyKeys.isEmpty {
             let ready = ctx.readyKeys

@@ -1,0 +1,83 @@
+import Atomics
+import NIOCore
+import NIOConcurrencyHelpers
+import Keyspace
+import RESP
+
+/// A change to the data as a command that reproduces it exactly when replayed: what the
+/// append-only file appends and what replicas receive (Redis's `alsoPropagate`).
+public struct PropagatedCommand: Sendable, Equatable {
+    /// The database the command applies to (the consumer emits SELECT when it changes).
+    public var db: Int
+    /// Owned copies of the arguments, the command name first.
+    public var args: [ByteBuffer]
+
+    public init(db: Int, args: [ByteBuffer]) {
+        self.db = db
+        self.args = args
+    }
+
+    public init(db: Int, _ words: String...) {
+        self.init(db: db, args: words.map { ByteBuffer(string: $0) })
+    }
+}
+
+/// Where propagated commands go: the append-only file, the replication stream.
+///
+/// `propagate` is called on the thread of the command that produced the commands, while it
+/// still holds the locks of every shard it touched, so two writes to the same key arrive in the
+/// order they were applied. It must not take a shard lock, and should only queue the commands.
+public protocol PropagationSink: AnyObject, Sendable {
+    /// The effects of one command (one EXEC, one blocked command served, one expired key). More
+    /// than one command arrives wrapped in MULTI ... EXEC (as Redis 7.0 propagates them), so
+    /// a consumer that replays them applies all or none.
+    func propagate(_ commands: [PropagatedCommand])
+}
+
+extension ServerRuntime {
+    /// True while a sink listens: only then are commands copied for propagation.
+    @inlinable
+    public var propagating: Bool { propagationEnabled.load(ordering: .relaxed) }
+
+    /// Attaches (or, with nil, detaches) the sink that receives every change from now on.
+    public func setPropagationSink(_ sink: (any PropagationSink)?) {
+        propagationSinkBox.withLockedValue { $0 = sink }
+        propagationEnabled.store(sink != nil, ordering: .relaxed)
+    }
+
+    /// Hands one command's propagated commands to the sink (wrapped in MULTI/EXEC when there is
+    /// more than one) and empties the list. Called with the command's shards still held.
+    func emitPropagated(_ ctx: inout CommandContext) {
+        var commands = ctx.propagated
+        ctx.propagated.removeAll(keepingCapacity: true)
+        guard let sink = propagationSinkBox.withLockedValue({ $0 }) else { return }
+        if commands.count > 1 {
+            commands.insert(PropagatedCommand(db: commands[0].db, "MULTI"), at: 0)
+            commands.append(PropagatedCommand(db: commands[0].db, "EXEC"))
+        }
+        sink.propagate(commands)
+    }
+
+    /// A key that active expiry deleted, as the DEL that replays the deletion. Called with the
+    /// key's shard locked.
+    public func propagateExpiry(db: Int, key: ByteBuffer) {
+        guard propagating, let sink = propagationSinkBox.withLockedValue({ $0 }) else { return }
+        sink.propagate([PropagatedCommand(db: db, args: [ByteBuffer(string: "DEL"), key.owned()])])
+    }
+}
+
+extension CommandContext {
+    /// Records the deterministic form of what the running command did, in place of its own
+    /// arguments (relative expiry times as absolute, the members a random pop chose, ...). May
+    /// be called several times; every call adds one command.
+    public mutating func propagate(as args: [ByteBuffer]) {
+        propagationRecorded = true
+        guard server.propagating else { return }
+        propagated.append(PropagatedCommand(db: db, args: args.map { $0.owned() }))
+    }
+
+    /// The running command propagates nothing of its own (EXEC: the commands it ran did).
+    public mutating func propagateNothing() {
+        propagationRecorded = true
+    }
+}
