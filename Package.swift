@@ -2,13 +2,16 @@
 // Swiftlet: a Redis-compatible in-memory data server, shipped as a single-purpose VM appliance.
 //
 // Module layering (each depends only on the ones above it):
+//   Basics    byte-level rules shared by every layer: string2ll, isspace, glob, SplitMix64
 //   RESP      wire protocol: incremental parser and reply writer (NIOCore only)
 //   Keyspace  stored values, databases, expiry, shards and their locks
 //   Commands  the command table (data) and one file of handlers per data type
 //   Persistence  RDB snapshots: the file format (writer, reader, CRC-64, LZF) and crash-safe files
-//   Server    SwiftNIO networking, config, connections, pub/sub, blocking, INFO, appliance mode
+//   Configuration  the redis.conf directive table, parsing, validation, typed settings
+//   Server    SwiftNIO networking, connections, INFO, snapshots policy, appliance mode
 //   swiftlet-server  thin executable (with CSwiftletInit, the PID-1 boot shim, linked in)
-//   ImageBuilder     host side: recipes, newc cpio, kernel build and cache, manifest
+//   ImageBuilder     host side: recipes, newc cpio, kernel build and cache, manifest (checks a
+//                    recipe's directives with Configuration, not the whole server)
 //   swiftlet         host CLI, one file per subcommand (`swiftlet image build`, ...)
 import PackageDescription
 
@@ -36,14 +39,16 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
+        .target(name: "Basics", swiftSettings: hotPathSettings),
         .target(
             name: "RESP",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Basics", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: hotPathSettings
         ),
         .target(
             name: "Keyspace",
             dependencies: [
+                "Basics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -54,7 +59,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "RESP", "Keyspace",
+                "Basics", "RESP", "Keyspace",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -71,12 +76,21 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        .target(
+            name: "Configuration",
+            dependencies: [
+                "Basics", "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
         // Tiny C shims, prefixed `swiftlet_`: what Swift's Glibc module does not export.
         .target(name: "CSwiftletSupport"),
         .target(
             name: "Server",
             dependencies: [
-                "RESP", "Keyspace", "Commands", "Persistence", "CSwiftletSupport",
+                "Basics", "RESP", "Keyspace", "Commands", "Persistence", "Configuration", "CSwiftletSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -91,12 +105,12 @@ let package = Package(
         .target(name: "CSwiftletInit"),
         .executableTarget(
             name: "swiftlet-server",
-            dependencies: ["Server", "CSwiftletInit"]
+            dependencies: ["Server", "Configuration", "CSwiftletInit"]
         ),
         .target(
             name: "ImageBuilder",
             dependencies: [
-                "Server",
+                "Configuration",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -118,13 +132,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
-        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace"]),
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "Basics"]),
+        .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Basics"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         // Fixtures are read through #filePath, not bundled as resources.
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace"], exclude: ["Fixtures"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Server"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Server", "Basics"]),
+        // Drives `Connection` with NIO's EmbeddedChannel: the connection's states without sockets.
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "Commands", "Configuration", "RESP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"]),
-        .testTarget(name: "ApplianceTests", dependencies: ["Server"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Server", "Configuration"]),
         .testTarget(name: "SwiftletCLITests", dependencies: [
             "swiftlet", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -16,21 +16,6 @@ public protocol ClientConnection: AnyObject, Sendable {
     func kill()
 }
 
-/// A pub/sub push: `message`, `pmessage`, or a subscription confirmation.
-public struct PushMessage: Sendable {
-    public enum Kind: Sendable { case message, pmessage, smessage }
-    public var kind: Kind
-    public var pattern: ByteBuffer?
-    public var channel: ByteBuffer
-    public var payload: ByteBuffer
-    public init(kind: Kind, pattern: ByteBuffer?, channel: ByteBuffer, payload: ByteBuffer) {
-        self.kind = kind
-        self.pattern = pattern
-        self.channel = channel
-        self.payload = payload
-    }
-}
-
 /// A command MULTI queued: resolved (subcommand included) and validated when it was queued.
 public struct QueuedCommand {
     public let command: Command

@@ -1,3 +1,4 @@
+import Basics
 import NIOCore
 import Keyspace
 import RESP
@@ -278,7 +279,7 @@ extension CommandTable {
             case .missing: ctx.out.null()
             case .wrongType: ctx.replyWrongType()
             case .found(let hash):
-                var random = RandomPicks.Generator()
+                var random = SplitMix64()
                 ctx.out.bulk(hash.randomElement(using: &random)!.key)
             }
             return
@@ -301,7 +302,7 @@ extension CommandTable {
         }
         let count = Int(requested.magnitude)
         if count == 0 { return ctx.out.array(0) }
-        var random = RandomPicks.Generator()
+        var random = SplitMix64()
         var entries = Array(hash)
         if requested < 0 || count == 1 {
             // Independent draws: the same field may come back several times.

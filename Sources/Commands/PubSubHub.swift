@@ -1,6 +1,8 @@
+import Basics
 import NIOConcurrencyHelpers
 import NIOCore
 import Keyspace
+import RESP
 
 /// Channel, pattern and shard-channel subscriptions of every client. Its own lock, never held
 /// while a shard lock is taken or a message is delivered: PUBLISH collects the receivers,

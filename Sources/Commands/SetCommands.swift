@@ -1,3 +1,4 @@
+import Basics
 import NIOCore
 import Keyspace
 import RESP
@@ -127,7 +128,7 @@ extension CommandTable {
         guard ctx.args.count == 2 else { return ctx.replySyntaxError() }
         let key = ctx.args[1]
         let access = ctx.modify(key, as: .set, create: false) { (set: inout SetValue) -> ByteBuffer in
-            var random = RandomPicks.Generator()
+            var random = SplitMix64()
             return set.remove(at: set.index(set.startIndex, offsetBy: Int.random(in: 0..<set.count, using: &random)))
         }
         switch access {
@@ -153,7 +154,7 @@ extension CommandTable {
                 set.removeAll()
                 return all
             }
-            var random = RandomPicks.Generator()
+            var random = SplitMix64()
             var members = Array(set)
             let popped = RandomPicks.distinct(&members, count, using: &random)
             for member in popped { set.remove(member) }
@@ -177,7 +178,7 @@ extension CommandTable {
         case .missing: ctx.out.null()
         case .wrongType: ctx.replyWrongType()
         case .found(let set):
-            var random = RandomPicks.Generator()
+            var random = SplitMix64()
             ctx.out.bulk(set.randomElement(using: &random)!)
         }
     }
@@ -195,7 +196,7 @@ extension CommandTable {
         }
         let count = Int(requested.magnitude)
         if count == 0 { return ctx.out.array(0) }
-        var random = RandomPicks.Generator()
+        var random = SplitMix64()
         if requested < 0 || count == 1 {
             let members = Array(set)
             ctx.out.array(count)
@@ -398,28 +399,9 @@ extension CommandContext {
 
 /// Random picks for SPOP, SRANDMEMBER and HRANDFIELD.
 enum RandomPicks {
-    /// SplitMix64, seeded from the system generator once per command. The system generator
-    /// costs a system call per number, and a negative count can ask for millions of draws.
-    struct Generator: RandomNumberGenerator {
-        private var state: UInt64
-
-        init() {
-            var system = SystemRandomNumberGenerator()
-            state = system.next()
-        }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// `k` (< `all.count`) distinct elements chosen uniformly, in random order: a partial
     /// Fisher-Yates shuffle of `all` in place, O(k).
-    static func distinct<T>(_ all: inout [T], _ k: Int, using random: inout Generator) -> ArraySlice<T> {
+    static func distinct<T>(_ all: inout [T], _ k: Int, using random: inout SplitMix64) -> ArraySlice<T> {
         for i in 0..<k {
             all.swapAt(i, Int.random(in: i..<all.count, using: &random))
         }

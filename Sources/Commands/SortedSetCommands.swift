@@ -1,3 +1,4 @@
+import Basics
 import NIOCore
 import Keyspace
 import RESP
@@ -558,9 +559,9 @@ extension CommandTable {
         }
         let count = abs(requested)
         if count == 0 { return ctx.out.array(0) }
-        var rng = FastRandom()
+        var rng = SplitMix64()   // seeded once: ZRANDMEMBER with a large count makes one system call
         if requested < 0 || count == 1 {
-            reply(&ctx, (0..<count).lazy.map { _ in z.element(atRank: Int(rng.next(below: z.count))) },
+            reply(&ctx, (0..<count).lazy.map { _ in z.element(atRank: rng.next(below: z.count)) },
                   count: count, withScores: withScores)
         } else if count >= z.count {
             reply(&ctx, z, count: z.count, withScores: withScores)
@@ -569,7 +570,7 @@ extension CommandTable {
             if count * 3 > z.count {
                 // Most of the set: a partial shuffle of all ranks.
                 picked = Array(0..<z.count)
-                for i in 0..<count { picked.swapAt(i, i + Int(rng.next(below: z.count - i))) }
+                for i in 0..<count { picked.swapAt(i, i + rng.next(below: z.count - i)) }
                 picked.removeLast(z.count - count)
             } else {
                 // A small share: draw until enough distinct ranks.
@@ -577,7 +578,7 @@ extension CommandTable {
                 picked = []
                 picked.reserveCapacity(count)
                 while picked.count < count {
-                    let rank = Int(rng.next(below: z.count))
+                    let rank = rng.next(below: z.count)
                     if seen.insert(rank).inserted { picked.append(rank) }
                 }
             }
@@ -866,21 +867,6 @@ private func lexBound(_ text: ByteBuffer) -> LexBound? {
     case UInt8(ascii: "["): return .inclusive(text.getSlice(at: text.readerIndex + 1, length: text.readableBytes - 1)!)
     case UInt8(ascii: "("): return .exclusive(text.getSlice(at: text.readerIndex + 1, length: text.readableBytes - 1)!)
     default: return nil
-    }
-}
-
-/// splitmix64 seeded once per command from the system generator, so that ZRANDMEMBER with a
-/// large count makes one system call, not one per pick.
-private struct FastRandom {
-    private var state = UInt64.random(in: .min ... .max)
-
-    mutating func next(below bound: Int) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return z.multipliedFullWidth(by: UInt64(bound)).high   // Lemire's range reduction
     }
 }
 

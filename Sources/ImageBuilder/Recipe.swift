@@ -1,4 +1,4 @@
-import Server
+import Configuration
 
 /// An image recipe: a small TOML file under `Images/` that says what VM the image is for and how
 /// the server inside is configured.

@@ -1,8 +1,8 @@
+import Basics
 import NIOCore
 
 /// Keys and string values are `ByteBuffer`s: binary-safe, hashable by content (NIO hashes and
 /// compares the readable bytes), and cheap to slice out of a request without copying.
-public typealias Bytes = ByteBuffer
 
 extension ByteBuffer {
     /// A copy that owns exactly its bytes. Request arguments are slices of the connection's receive
@@ -57,40 +57,6 @@ extension ByteBuffer {
 
     /// The bytes as an Array (for byte-level algorithms: SETRANGE, bit operations, LCS).
     public var bytes: [UInt8] { Array(readableBytesView) }
-}
-
-/// Redis's `string2ll`: the exact integer syntax Redis accepts for integer arguments and stored
-/// integer values. Rejects "+1", " 1", "01", "-0", "" and anything out of range.
-@inlinable
-public func parseStrictInt64(_ raw: UnsafeRawBufferPointer) -> Int64? {
-    let n = raw.count
-    if n == 0 || n > 20 { return nil }
-    if n == 1 && raw[0] == UInt8(ascii: "0") { return 0 }
-    var i = 0
-    var negative = false
-    if raw[0] == UInt8(ascii: "-") {
-        negative = true
-        i = 1
-        if n == 1 { return nil }
-    }
-    // First digit 1-9: no leading zeros (and rejects "-0").
-    guard raw[i] >= UInt8(ascii: "1") && raw[i] <= UInt8(ascii: "9") else { return nil }
-    var value: UInt64 = 0
-    while i < n {
-        let d = raw[i] &- UInt8(ascii: "0")
-        guard d <= 9 else { return nil }
-        let (m, o1) = value.multipliedReportingOverflow(by: 10)
-        let (s, o2) = m.addingReportingOverflow(UInt64(d))
-        if o1 || o2 { return nil }
-        value = s
-        i += 1
-    }
-    if negative {
-        if value > UInt64(Int64.max) + 1 { return nil }
-        return value == UInt64(Int64.max) + 1 ? Int64.min : -Int64(value)
-    }
-    if value > UInt64(Int64.max) { return nil }
-    return Int64(value)
 }
 
 extension Int64 {

@@ -1,3 +1,4 @@
+import Basics
 import NIOCore
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import Basics
 import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ public func parseDouble(_ text: ByteBuffer) -> Double? {
 }
 
 public func parseDouble(_ raw: UnsafeRawBufferPointer) -> Double? {
-    guard let first = raw.first, !isSpaceByte(first),
+    guard let first = raw.first, !isASCIISpace(first),
           let (value, rangeError) = strtodWhole(raw) else { return nil }
     if value.isNaN { return nil }
     if rangeError && (value.isInfinite || value == 0) { return nil }
@@ -54,8 +55,8 @@ public func strtodWhole(_ raw: UnsafeRawBufferPointer) -> (value: Double, rangeE
 /// Parses a long double (INCRBYFLOAT operand / stored value) like `string2ld`.
 public func parseLongDouble(_ buffer: ByteBuffer) -> LongDouble? {
     let text = buffer.string
-    guard !text.isEmpty, text.utf8.count <= 5000, let first = text.utf8.first, !isSpaceByte(first),
-          let last = text.utf8.last, !isSpaceByte(last) else { return nil }
+    guard !text.isEmpty, text.utf8.count <= 5000, let first = text.utf8.first, !isASCIISpace(first),
+          let last = text.utf8.last, !isASCIISpace(last) else { return nil }
     var ok = true
     #if arch(x86_64) || arch(i386)
     let value: LongDouble = text.withCString { p in
@@ -90,10 +91,6 @@ public func formatLongDouble(_ value: LongDouble) -> String {
     if text == "-0" { text = "0" }
     return text
 }
-
-/// C's `isspace` in the C locale.
-@inlinable
-public func isSpaceByte(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
 
 /// Milliseconds since the Unix epoch (wall clock, as Redis's `mstime()`).
 public func currentTimeMillis() -> Int64 {

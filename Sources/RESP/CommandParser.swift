@@ -1,3 +1,4 @@
+import Basics
 import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -158,7 +159,8 @@ public struct CommandParser: Sendable {
                 return value
             }
             let d = Int(c) &- 48
-            guard d >= 0 && d <= 9, digits < 10 else { return nil }
+            // A leading zero ("$05") is left to the general path, which refuses it as Redis does.
+            guard d >= 0 && d <= 9, digits < 10, digits == 0 || value != 0 else { return nil }
             value = value &* 10 &+ d
             digits += 1
             p += 1
@@ -178,7 +180,8 @@ public struct CommandParser: Sendable {
             return nil
         }
         let value = buffer.withUnsafeReadableBytes { raw in
-            parseDecimal(UnsafeRawBufferPointer(rebasing: raw[1..<crIndex]))
+            // Redis reads both lengths with `string2ll`: no sign but '-', no leading zeros.
+            parseStrictInt64(UnsafeRawBufferPointer(rebasing: raw[1..<crIndex])).map { Int($0) }
         }
         guard let value else {
             throw ProtocolError(tooBig.contains("mbulk") ? "invalid multibulk length" : "invalid bulk length")
@@ -226,9 +229,9 @@ public struct CommandParser: Sendable {
             let base = line.readerIndex
             var i = 0
             while i < raw.count {
-                while i < raw.count && isInlineSpace(raw[i]) { i += 1 }
+                while i < raw.count && isASCIISpace(raw[i]) { i += 1 }
                 let begin = i
-                while i < raw.count && !isInlineSpace(raw[i]) { i += 1 }
+                while i < raw.count && !isASCIISpace(raw[i]) { i += 1 }
                 if i > begin { args.appendSlice(at: base + begin, length: i - begin, address: raw.baseAddress! + begin) }
             }
         }
@@ -236,34 +239,6 @@ public struct CommandParser: Sendable {
 
 }
 
-/// Whitespace as `sdssplitargs` sees it (isspace in the C locale).
-@inlinable
-func isInlineSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0d) }
-
-/// Parses an optionally signed decimal integer that fits in Int; nil for anything else.
-@inlinable
-public func parseDecimal(_ bytes: UnsafeRawBufferPointer) -> Int? {
-    var i = 0
-    let n = bytes.count
-    guard n > 0, n <= 20 else { return nil }
-    var negative = false
-    if bytes[0] == UInt8(ascii: "-") {
-        negative = true
-        i = 1
-        guard n > 1 else { return nil }
-    }
-    var value: Int = 0
-    while i < n {
-        let d = Int(bytes[i]) &- 48
-        guard d >= 0 && d <= 9 else { return nil }
-        let (m, o1) = value.multipliedReportingOverflow(by: 10)
-        let (s, o2) = negative ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
-        guard !o1 && !o2 else { return nil }
-        value = s
-        i += 1
-    }
-    return value
-}
 
 /// Splits an inline command line the way Redis's `sdssplitargs` does: whitespace separates
 /// arguments, "double quotes" accept C escapes (\n, \xHH, ...), 'single quotes' accept only \'.
@@ -272,7 +247,7 @@ public func splitInlineArguments(_ line: ByteBuffer) -> [ByteBuffer]? {
     let bytes = Array(line.readableBytesView)
     var result: [ByteBuffer] = []
     var i = 0
-    let isSpace = isInlineSpace
+    let isSpace = isASCIISpace
     func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - 48

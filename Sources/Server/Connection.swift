@@ -2,18 +2,41 @@ import Atomics
 import NIOCore
 import NIOPosix
 import Commands
+import Configuration
 import Keyspace
 import RESP
 
-/// One client connection: bytes in → parser → dispatcher → reply buffer → bytes out.
+/// One client connection: bytes in → parser → command path → reply buffer → bytes out.
 ///
 /// Everything here runs on the channel's event loop. Replies of all commands parsed from one
-/// read are gathered in one buffer and written with a single flush in `channelReadComplete`, which
-/// is what makes pipelining cheap. Other threads reach the connection only through the
-/// `ClientConnection` methods, which hop onto the loop.
+/// read are gathered in one buffer and written after the event-loop round's reads (see
+/// `ReplyFlusher`), which is what makes pipelining cheap. Other threads reach the connection
+/// only through the `ClientConnection` methods, which hop onto the loop.
+///
+/// What the connection does with its input is one explicit state (`InputState`, drawn in
+/// Docs/design.md); input that cannot run yet waits in `pending`, and `drain` is the one place
+/// input is consumed and the query-buffer limit checked.
 final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+
+    /// What happens to the client's input.
+    enum InputState {
+        /// Requests are parsed and run as they arrive.
+        case reading
+        /// A blocking command waits for data (`waiter`), with a timer when it has a timeout;
+        /// further requests wait in `pending` and run, in order, after its reply.
+        case blocked(BlockedWaiter, timeout: Scheduled<Void>?)
+        /// The client does not read its replies and has no output limit: its requests wait in
+        /// `pending` and reading from the socket is off until NIO's buffer drains (see
+        /// `pauseIfNotReading`). `closeWhenDrained`: it half-closed meanwhile, so the connection
+        /// closes once the paused requests are answered. `resumeQueued`: a resume task is queued.
+        case paused(closeWhenDrained: Bool, resumeQueued: Bool)
+        /// The connection is going away: nothing more is read or run.
+        case closing
+    }
+
+    private(set) var input: InputState = .reading
 
     private let runtime: ServerRuntime
     private let server: SwiftletServer
@@ -28,19 +51,10 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     private var flushQueued = false
     let state: ClientState
 
-    /// Input received while a command was blocked, or a partial request.
+    /// Input not run yet: a partial request, or requests waiting while blocked or paused.
     private var pending: ByteBuffer? = nil
-    private var blockedOn: BlockedWaiter? = nil
-    private var blockTimer: Scheduled<Void>? = nil
-    private var closing = false
     /// The clock reading of the last batch of requests (CLIENT LIST `idle=`).
     private var batchMillis = currentTimeMillis()
-    /// Running this client's requests is paused until its socket drains: it does not read its
-    /// replies and has no output limit (see `pauseIfNotReading`).
-    private var outputPaused = false
-    /// The client half-closed while paused: close once the paused input has been answered.
-    private var closeWhenDrained = false
-    private var resumeScheduled = false
     private var idleTimer: RepeatedTask? = nil
     private var lastActivity: NIODeadline = .now()
     private var limits = Limits()
@@ -54,13 +68,14 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     }
 
     private func refreshLimits() {
-        let generation = server.config.generation.load(ordering: .acquiring)
+        let config = server.config
+        let generation = config.generation.load(ordering: .acquiring)
         guard generation != limits.generation else { return }
         limits = Limits(generation: generation,
-                        queryBuffer: server.config.int("client-query-buffer-limit"),
-                        normalOutput: server.config.outputLimit("normal").hard,
-                        pubsubOutput: server.config.outputLimit("pubsub").hard)
-        parser.limits.maxBulkLength = server.config.int("proto-max-bulk-len")
+                        queryBuffer: config[.clientQueryBufferLimit],
+                        normalOutput: config.outputLimit(.normal).hard,
+                        pubsubOutput: config.outputLimit(.pubsub).hard)
+        parser.limits.maxBulkLength = config[.protoMaxBulkLen]
     }
 
     init(id: Int, runtime: ServerRuntime, server: SwiftletServer, channel: Channel, flusher: ReplyFlusher) {
@@ -69,7 +84,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         self.server = server
         self.eventLoop = channel.eventLoop
         var limits = ParserLimits()
-        limits.maxBulkLength = server.config.int("proto-max-bulk-len")
+        limits.maxBulkLength = server.config[.protoMaxBulkLen]
         parser = CommandParser(limits: limits)
         let fd: Int32 = -1   // NIO does not expose the descriptor; CLIENT LIST reports -1
         state = ClientState(id: id,
@@ -91,13 +106,27 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         }
     }
 
+    private var isClosing: Bool {
+        if case .closing = input { return true } else { return false }
+    }
+
+    private var blockedWaiter: BlockedWaiter? {
+        if case .blocked(let waiter, _) = input { return waiter } else { return nil }
+    }
+
+    /// The client's class for `client-output-buffer-limit`: a subscriber is `pubsub`. (Being
+    /// subscribed is a mode of the client, not of its input: a RESP3 subscriber can block.)
+    private var outputLimit: Int {
+        state.subscriptionCount > 0 ? limits.pubsubOutput : limits.normalOutput
+    }
+
     // MARK: lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         channelContext = context
         state.connection = self
         runtime.clients.add(state)
-        let timeout = server.config.int("timeout")
+        let timeout = server.config[.timeout]
         if timeout > 0 {
             // Timers hold the connection strongly and are cancelled when it closes (see
             // `ClientState.connection` for why nothing here takes a weak reference to it).
@@ -108,12 +137,12 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closing = true
+        let waiter = blockedWaiter
+        if case .blocked(_, let timer) = input { timer?.cancel() }
+        input = .closing
         state.closed.store(true, ordering: .releasing)
         state.disconnect()   // breaks the connection <-> state cycle
-        if let waiter = blockedOn { _ = runtime.blocking.cancel(waiter) }
-        blockTimer?.cancel()
-        blockTimer = nil
+        if let waiter { _ = runtime.blocking.cancel(waiter) }
         idleTimer?.cancel()
         idleTimer = nil
         unwatchAll()
@@ -130,7 +159,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
 
     private func checkIdle(limitSeconds: Int64) {
         // Redis does not time out subscribers or blocked clients (they wait by design).
-        guard blockedOn == nil, state.subscriptionCount == 0 else { return }
+        guard blockedWaiter == nil, state.subscriptionCount == 0 else { return }
         if NIODeadline.now() - lastActivity > .seconds(limitSeconds) {
             channelContext?.close(promise: nil)
         }
@@ -149,33 +178,30 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     // MARK: input
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var input = unwrapInboundIn(data)
-        runtime.stats.netInputBytes.wrappingIncrement(by: input.readableBytes, ordering: .relaxed)
+        let bytes = unwrapInboundIn(data)
+        runtime.stats.netInputBytes.wrappingIncrement(by: bytes.readableBytes, ordering: .relaxed)
         lastActivity = .now()
-        if closing { return }
-        refreshLimits()
-        if outputPaused {
-            // A read already under way when reading was switched off: keep it for later.
-            if var buffered = pending {
-                buffered.writeBuffer(&input)
-                input = buffered
-            }
-            keepPending(input, context: context)
-            return
-        }
-        if var buffered = pending {
-            pending = nil
-            buffered.writeBuffer(&input)
-            input = buffered
-        }
-        process(&input, context: context)
-        keepPending(input, context: context)
+        guard !isClosing else { return }
+        drain(adding: bytes, context: context)
     }
 
-    /// Keeps unprocessed input (a partial request, or requests waiting for a blocked command or
-    /// a paused client) within `client-query-buffer-limit`.
-    private func keepPending(_ input: ByteBuffer, context: ChannelHandlerContext) {
-        guard input.readableBytes > 0 && !closing else { return }
+    /// The one place input is consumed: appends `bytes` to what is pending, runs requests while
+    /// the connection is `.reading`, and keeps the rest within `client-query-buffer-limit`
+    /// (a partial request, or requests that wait for a blocked command or a paused client).
+    private func drain(adding bytes: ByteBuffer?, context: ChannelHandlerContext) {
+        refreshLimits()   // CONFIG SET may have changed a limit while this input waited
+        var input: ByteBuffer
+        if var buffered = pending {
+            pending = nil
+            if var bytes { buffered.writeBuffer(&bytes) }
+            input = buffered
+        } else if let bytes {
+            input = bytes
+        } else {
+            return
+        }
+        if case .reading = self.input { process(&input, context: context) }
+        guard input.readableBytes > 0 && !isClosing else { return }
         if input.readableBytes > limits.queryBuffer {
             server.log.warning("Closing client that reached max query buffer length: \(state.remoteAddress)")
             closeNow(context)
@@ -184,22 +210,22 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         pending = input
     }
 
-    /// Parses and runs commands until the input runs out, the client blocks, or it must close.
+    /// Parses and runs requests until the input runs out or the connection leaves `.reading`
+    /// (blocked, paused, closing).
     private func process(_ input: inout ByteBuffer, context: ChannelHandlerContext) {
         // One clock reading per batch: the commands of one read run within microseconds, and
         // the vDSO call per command showed up in profiles of pipelined runs.
         let now = currentTimeMillis()
         batchMillis = now
-        while blockedOn == nil && !closing && !outputPaused {
+        while case .reading = self.input {
             let complete: Bool
             do {
                 complete = try parser.next(from: &input)
             } catch {
                 ctx.out.error("ERR Protocol error: \(error.message)")
                 server.log.debug("Protocol error from client \(state.remoteAddress): \(error.message)")
-                closing = true
-                flush(context)
-                context.close(promise: nil)
+                input.clear()
+                flushThenClose(context)
                 return
             }
             guard complete else { break }
@@ -217,9 +243,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
             case .blocked(let waiter):
                 block(on: waiter)
             case .close:
-                closing = true
-                flush(context)
-                context.close(promise: nil)
+                flushThenClose(context)
                 return
             }
             // Keep the reply buffer bounded for huge pipelines: hand big chunks to the socket early.
@@ -248,20 +272,23 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         guard let event = event as? ChannelEvent, event == .inputClosed else {
             return context.fireUserInboundEventTriggered(event)
         }
-        if outputPaused {
-            closeWhenDrained = true   // answer the paused requests first
-            return
+        switch input {
+        case .paused(_, let resumeQueued):
+            input = .paused(closeWhenDrained: true, resumeQueued: resumeQueued)   // answer the paused requests first
+        case .closing:
+            break
+        case .reading, .blocked:
+            updateShared()
+            flush(context)
+            closeAfterWrites(context)
         }
-        updateShared()
-        flush(context)
-        closeAfterWrites(context)
     }
 
     /// Closes once every reply written so far has gone out: a plain close discards replies still
     /// queued in NIO, which a half-closed client with large replies would lose. (Redis drops
     /// them; the client asked, so it gets them.)
     private func closeAfterWrites(_ context: ChannelHandlerContext) {
-        closing = true
+        enterClosing()
         let written = context.eventLoop.makePromise(of: Void.self)
         // An empty write completes after every write queued before it.
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
@@ -272,7 +299,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     /// Called by the flusher once all connections of this event-loop round have read.
     func flushQueuedReplies() {
         flushQueued = false
-        guard let context = channelContext, !closing else { return }
+        guard let context = channelContext, !isClosing else { return }
         flush(context)
     }
 
@@ -285,7 +312,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         let now = PublishedState(command: ctx.lastRun.map { ObjectIdentifier($0) }, db: state.db,
                                  proto: state.proto.rawValue, subscriptions: state.channels.count,
                                  patterns: state.patterns.count, multi: state.multiQueue?.count ?? -1,
-                                 blocked: blockedOn != nil, noEvict: state.noEvict,
+                                 blocked: blockedWaiter != nil, noEvict: state.noEvict,
                                  queryBuffer: pending?.readableBytes ?? 0, rewrites: state.sharedRewrites)
         guard now != published else { return }
         published = now
@@ -343,15 +370,28 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     /// class is disconnected, like Redis. Without a limit the connection pauses instead
     /// (see `pauseIfNotReading`), which bounds memory without dropping anyone.
     private func enforceOutputLimit(_ context: ChannelHandlerContext) {
-        let limit = state.subscriptionCount > 0 ? limits.pubsubOutput : limits.normalOutput
+        let limit = outputLimit
         guard limit > 0, let pendingBytes = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
               pendingBytes > limit else { return }
         server.log.warning("Client \(state.remoteAddress) scheduled to be closed ASAP for overcoming of output buffer limits.")
         closeNow(context)
     }
 
+    /// Leaves whatever state the input was in for `.closing`, ending a blocked wait's timer.
+    private func enterClosing() {
+        if case .blocked(_, let timer) = input { timer?.cancel() }
+        input = .closing
+    }
+
     private func closeNow(_ context: ChannelHandlerContext) {
-        closing = true
+        enterClosing()
+        context.close(promise: nil)
+    }
+
+    /// Sends what is written (a protocol error, QUIT's OK), then closes.
+    private func flushThenClose(_ context: ChannelHandlerContext) {
+        enterClosing()
+        flush(context)
         context.close(promise: nil)
     }
 
@@ -361,79 +401,81 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     /// its input waits in `pending`) and stop reading from it, until the socket drains. Checked
     /// only after a 256 KiB chunk of replies, so ordinary traffic never gets here.
     private func pauseIfNotReading(_ context: ChannelHandlerContext) {
-        let limit = state.subscriptionCount > 0 ? limits.pubsubOutput : limits.normalOutput
-        guard limit == 0, !closing, !context.channel.isWritable else { return }
-        outputPaused = true
+        guard outputLimit == 0, case .reading = input, !context.channel.isWritable else { return }
+        input = .paused(closeWhenDrained: false, resumeQueued: false)
         try? context.channel.syncOptions?.setOption(.autoRead, value: false)
         context.flush()   // what is written must be on its way, or the socket never drains
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if outputPaused && context.channel.isWritable && !resumeScheduled {
+        if case .paused(let closeWhenDrained, false) = input, context.channel.isWritable {
             // Resumed from a separate task: this event can arrive inside a flush made while the
             // paused input is still being processed.
-            resumeScheduled = true
+            input = .paused(closeWhenDrained: closeWhenDrained, resumeQueued: true)
             eventLoop.execute { self.resumePausedInput() }
         }
         context.fireChannelWritabilityChanged()
     }
 
     private func resumePausedInput() {
-        resumeScheduled = false
-        guard outputPaused, !closing, let context = channelContext, context.channel.isWritable else { return }
-        outputPaused = false
-        if var input = pending, blockedOn == nil {
-            pending = nil
-            process(&input, context: context)
-            keepPending(input, context: context)
+        guard case .paused(let closeWhenDrained, _) = input, let context = channelContext else { return }
+        guard context.channel.isWritable else {
+            input = .paused(closeWhenDrained: closeWhenDrained, resumeQueued: false)   // the next drain resumes
+            return
         }
+        input = .reading
+        drain(adding: nil, context: context)
         flush(context)
-        guard !outputPaused else { return }   // paused again: the next drain resumes
-        if closeWhenDrained {
-            closeAfterWrites(context)   // what is left is at most a partial request that cannot complete
-        } else {
-            try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        switch input {
+        case .paused(_, let resumeQueued):
+            // Paused again before the input ran out: the next drain resumes; keep the close.
+            input = .paused(closeWhenDrained: closeWhenDrained, resumeQueued: resumeQueued)
+        case .closing:
+            break
+        case .reading, .blocked:
+            if closeWhenDrained {
+                // What is left is at most a partial request that cannot complete.
+                closeAfterWrites(context)
+            } else {
+                try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+            }
         }
     }
 
     // MARK: blocking
 
     private func block(on waiter: BlockedWaiter) {
-        blockedOn = waiter
+        input = .blocked(waiter, timeout: nil)
         state.shared.withLockedValue { $0.blockedWaiter = waiter }
         guard waiter.deadline > 0 else { return }
         scheduleTimeout(waiter, in: waiter.deadline - monotonicMillis())
     }
 
     private func scheduleTimeout(_ waiter: BlockedWaiter, in millis: Int64) {
-        blockTimer = eventLoop.scheduleTask(in: .milliseconds(max(0, millis))) { [self] in
-            guard self.blockedOn === waiter, !self.closing else { return }
+        let timer = eventLoop.scheduleTask(in: .milliseconds(max(0, millis))) { [self] in
+            guard self.blockedWaiter === waiter else { return }
             if self.runtime.blocking.cancel(waiter) {
                 var timeout = ReplyWriter(buffer: ByteBuffer(), proto: waiter.proto)
                 timeout.nullArray()
                 self.resume(with: timeout.buffer)
-            } else if !waiter.claimed.load(ordering: .acquiring) || self.blockedOn === waiter {
+            } else if !waiter.claimed.load(ordering: .acquiring) || self.blockedWaiter === waiter {
                 // A server is serving it right now; its reply arrives through `unblock`. Should it
                 // find nothing after all, the wait goes on, so check again shortly.
                 self.scheduleTimeout(waiter, in: 1)
             }
         }
+        if case .blocked(let current, _) = input, current === waiter { input = .blocked(waiter, timeout: timer) }
     }
 
-    /// Ends the blocked state on the event loop: writes the reply and resumes queued input.
+    /// Ends the blocked state on the event loop: writes the reply and runs the queued input.
     private func resume(with reply: ByteBuffer) {
-        guard let context = channelContext, blockedOn != nil else { return }
-        blockedOn = nil
+        guard let context = channelContext, case .blocked(_, let timer) = input else { return }
+        timer?.cancel()
+        input = .reading
         state.shared.withLockedValue { $0.blockedWaiter = nil }
-        blockTimer?.cancel()
-        blockTimer = nil
         var reply = reply
         ctx.out.buffer.writeBuffer(&reply)
-        if var input = pending {
-            pending = nil
-            process(&input, context: context)
-            if input.readableBytes > 0 && !closing { pending = input }
-        }
+        drain(adding: nil, context: context)
         flush(context)
     }
 
@@ -445,17 +487,8 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
 
     func deliver(_ message: PushMessage) {
         eventLoop.execute {
-            guard let context = self.channelContext, !self.closing else { return }
-            if message.kind == .pmessage {
-                self.ctx.out.push(4)
-                self.ctx.out.bulk("pmessage")
-                self.ctx.out.bulk(message.pattern!)
-            } else {
-                self.ctx.out.push(3)
-                self.ctx.out.bulk(message.kind == .smessage ? "smessage" : "message")
-            }
-            self.ctx.out.bulk(message.channel)
-            self.ctx.out.bulk(message.payload)
+            guard let context = self.channelContext, !self.isClosing else { return }
+            self.ctx.out.push(message)
             self.flush(context)
         }
     }

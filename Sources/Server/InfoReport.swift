@@ -1,5 +1,6 @@
 import NIOCore
 import Commands
+import Configuration
 import CSwiftletSupport
 import Keyspace
 #if canImport(Glibc)
@@ -47,15 +48,15 @@ struct InfoReport {
                 ("os", "\(os) \(release) \(machine)"),
                 ("arch_bits", String(MemoryLayout<Int>.size * 8)),
                 ("multiplexing_api", "epoll"),
-                ("io_threads", config["io-threads"]),
+                ("io_threads", String(config[.ioThreads])),
                 ("process_id", String(getpid())),
                 ("run_id", runID),
-                ("tcp_port", String(server.boundPort ?? config.int("port"))),
+                ("tcp_port", String(server.boundPort ?? config[.port])),
                 ("server_time_usec", String(currentTimeMicros())),
                 ("uptime_in_seconds", String(uptime)),
                 ("uptime_in_days", String(uptime / 86400)),
-                ("hz", config["hz"]),
-                ("configured_hz", config["hz"]),
+                ("hz", String(config[.hz])),
+                ("configured_hz", String(config[.hz])),
                 ("lru_clock", String(runtime.lruClock & 0xFFFFFF)),
                 ("executable", CommandLine.arguments.first ?? ""),
                 ("config_file", config.configFile ?? ""),
@@ -64,7 +65,7 @@ struct InfoReport {
             return [
                 ("connected_clients", String(runtime.clients.count)),
                 ("cluster_connections", "0"),
-                ("maxclients", config["maxclients"]),
+                ("maxclients", String(config[.maxClients])),
                 ("client_recent_max_input_buffer", "0"),
                 ("client_recent_max_output_buffer", "0"),
                 ("blocked_clients", String(runtime.blocking.blockedClients)),
@@ -74,7 +75,7 @@ struct InfoReport {
         case "memory":
             let used = MemoryStats.heapInUse
             let rss = MemoryStats.residentSetSize
-            let maxmemory = config.int("maxmemory")
+            let maxmemory = config[.maxMemory]
             return [
                 ("used_memory", String(used)),
                 ("used_memory_human", MemoryStats.human(used)),
@@ -86,7 +87,7 @@ struct InfoReport {
                 ("total_system_memory_human", MemoryStats.human(MemoryStats.totalSystemMemory)),
                 ("maxmemory", String(maxmemory)),
                 ("maxmemory_human", MemoryStats.human(maxmemory)),
-                ("maxmemory_policy", config["maxmemory-policy"]),
+                ("maxmemory_policy", config[.maxMemoryPolicy]),
                 ("mem_fragmentation_ratio", used > 0 ? String(format2(Double(rss) / Double(used))) : "0"),
                 ("mem_allocator", "glibc"),
                 ("lazyfree_pending_objects", "0"),

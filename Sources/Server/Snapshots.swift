@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Commands
+import Configuration
 import CSwiftletSupport
 import Keyspace
 import Persistence
@@ -52,13 +53,13 @@ final class Snapshots: @unchecked Sendable {
         writer.start()
     }
 
-    var path: String { config["dbfilename"] }
+    var path: String { config[.dbFilename] }
     var inProgress: Bool { state.withLockedValue { $0.inProgress } }
     var hasSaveRules: Bool { !config.saveRules.isEmpty }
 
     private var options: RDBWriter.Options {
-        RDBWriter.Options(compression: config.bool("rdbcompression"), checksum: config.bool("rdbchecksum"),
-                          keyDelayMicros: config.int("rdb-key-save-delay"))
+        RDBWriter.Options(compression: config[.rdbCompression], checksum: config[.rdbChecksum],
+                          keyDelayMicros: config[.rdbKeySaveDelay])
     }
 
     private var aux: [(String, String)] {
@@ -161,7 +162,7 @@ final class Snapshots: @unchecked Sendable {
     /// Redis's `stop-writes-on-bgsave-error`: with save rules configured, a failed BGSAVE makes
     /// the server refuse writes until a save succeeds.
     func refreshWriteRefusal() {
-        let refuse = config.bool("stop-writes-on-bgsave-error") && hasSaveRules
+        let refuse = config[.stopWritesOnBgsaveError] && hasSaveRules
             && !state.withLockedValue { $0.lastBackgroundOK }
         runtime.diskErrorRefusesWrites.store(refuse, ordering: .relaxed)
     }

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Commands
+import Configuration
 import Keyspace
 import Persistence
 import RESP
@@ -30,13 +31,13 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
 
     public init(config: Config) {
         self.config = config
-        let level = Logger.Level(redisLevel: config["loglevel"])
-        let logfile = config["logfile"]
+        let level = Logger.Level(redisLevel: config[.logLevel])
+        let logfile = config[.logFile]
         var logger = Logger(label: "swiftlet") { _ in RedisStyleLogHandler(level: level, file: logfile) }
         logger.logLevel = level
         log = logger
-        runtime = ServerRuntime(keyspace: Keyspace(databases: config.int("databases")), table: .standard)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: config.int("io-threads"))
+        runtime = ServerRuntime(keyspace: Keyspace(databases: config[.databases]), table: .standard)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: config[.ioThreads])
         var flushers: [ObjectIdentifier: ReplyFlusher] = [:]
         for loop in group.makeIterator() { flushers[ObjectIdentifier(loop)] = ReplyFlusher(eventLoop: loop) }
         self.flushers = flushers
@@ -49,9 +50,10 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     /// Binds every `bind` address and starts serving. Throws with a message naming the address
     /// when a mandatory one cannot be bound.
     public func start() throws {
-        if !config["dir"].isEmpty {
-            guard chdir(config["dir"]) == 0 else {
-                throw ServerError("Can't chdir to '\(config["dir"])': \(String(cString: strerror(errno)))")
+        let dir = config[.dir]
+        if !dir.isEmpty {
+            guard chdir(dir) == 0 else {
+                throw ServerError("Can't chdir to '\(dir)': \(String(cString: strerror(errno)))")
             }
         }
         // Like Redis: the dataset is loaded before the first client can connect, and a damaged
@@ -64,10 +66,10 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(acceptOrder)
                 }
             }
-            .serverChannelOption(.backlog, value: Int32(config.int("tcp-backlog")))
+            .serverChannelOption(.backlog, value: Int32(config[.tcpBacklog]))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: config.int("tcp-keepalive") > 0 ? 1 : 0)
+            .childChannelOption(.socketOption(.so_keepalive), value: config[.tcpKeepalive] > 0 ? 1 : 0)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             // A client that half-closes after sending still gets its replies: Connection answers
             // what it read, then closes (see `Connection.userInboundEventTriggered`).
@@ -78,7 +80,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                     let id = acceptOrder.takeID(of: channel)
                     self.runtime.stats.connectionsReceived.wrappingIncrement(ordering: .relaxed)
                     let n = self.connectedClients.wrappingIncrementThenLoad(ordering: .relaxed)
-                    if n > self.config.int("maxclients") {
+                    if n > self.config[.maxClients] {
                         self.connectedClients.wrappingDecrement(ordering: .relaxed)
                         self.runtime.stats.rejectedConnections.wrappingIncrement(ordering: .relaxed)
                         var b = channel.allocator.buffer(capacity: 48)
@@ -91,8 +93,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                         Connection(id: id, runtime: self.runtime, server: self, channel: channel, flusher: flusher))
                 }
             }
-        let port = config.int("port")
-        for spec in config["bind"].split(separator: " ").map(String.init) {
+        let port = config[.port]
+        for spec in config[.bind].split(separator: " ").map(String.init) {
             let optional = spec.hasPrefix("-")
             var host = optional ? String(spec.dropFirst()) : spec
             if host == "*" { host = "0.0.0.0" }
@@ -106,8 +108,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 throw ServerError("Could not create server TCP listening socket \(host):\(port): \(error)")
             }
         }
-        guard !channels.isEmpty else { throw ServerError("No address could be bound (bind \(config["bind"]))") }
-        expiry.start(on: group.next(), hz: config.int("hz"), enabled: runtime.activeExpireEnabled)
+        guard !channels.isEmpty else { throw ServerError("No address could be bound (bind \(config[.bind]))") }
+        expiry.start(on: group.next(), hz: config[.hz], enabled: runtime.activeExpireEnabled)
         snapshots.startSaveRules(on: group.next())
     }
 
@@ -149,7 +151,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
 
     private func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return config["dir"] }
+        guard getcwd(&buffer, buffer.count) != nil else { return config[.dir] }
         return String(cString: buffer)
     }
 
@@ -215,7 +217,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     }
 
     public func authenticate(user: String?, password: ByteBuffer) -> String? {
-        let required = config["requirepass"]
+        let required = config[.requirePass]
         if let user, user != "default" {
             return "WRONGPASS invalid username-password pair or user is disabled."
         }
@@ -227,7 +229,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         return password.string == required ? nil : "WRONGPASS invalid username-password pair or user is disabled."
     }
 
-    public var requiresAuth: Bool { !config["requirepass"].isEmpty }
+    public var requiresAuth: Bool { !config[.requirePass].isEmpty }
     public var lastSave: Int { snapshots.lastSaveTime.load(ordering: .relaxed) }
     var connectedClientCount: Int { connectedClients.load(ordering: .relaxed) }
 }

@@ -1,4 +1,5 @@
 import CSwiftletInit
+import Configuration
 import Server
 #if canImport(Glibc)
 import Glibc

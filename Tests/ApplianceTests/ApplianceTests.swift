@@ -1,3 +1,4 @@
+import Configuration
 import XCTest
 @testable import Server
 

@@ -1,3 +1,4 @@
+import Basics
 import NIOCore
 import XCTest
 @testable import Commands
@@ -175,14 +176,12 @@ final class TestClient: ClientConnection, @unchecked Sendable {
     func call(_ args: [String]) -> Reply? { callBytes(args.map { Array($0.utf8) }) }
 
     func deliver(_ message: PushMessage) {
-        var items: [Reply] = []
-        switch message.kind {
-        case .pmessage: items = [.bulk("pmessage"), .bulk(message.pattern!.string)]
-        case .smessage: items = [.bulk("smessage")]
-        case .message: items = [.bulk("message")]
-        }
-        items += [.bulk(message.channel.string), .bulk(message.payload.string)]
-        lock.lock(); pushed.append(state.proto == .resp3 ? .push(items) : .array(items)); lock.unlock()
+        // Encoded by the server's own writer, then decoded like any reply.
+        var writer = ReplyWriter(buffer: ByteBuffer(), proto: state.proto)
+        writer.push(message)
+        lock.lock()
+        if let reply = decodeReply(&writer.buffer) { pushed.append(reply) }
+        lock.unlock()
     }
 
     func unblock(with reply: ByteBuffer) {

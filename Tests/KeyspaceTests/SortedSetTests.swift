@@ -1,4 +1,5 @@
 import NIOCore
+import Basics
 import XCTest
 @testable import Keyspace
 
@@ -204,7 +205,7 @@ final class SortedSetTests: XCTestCase {
     /// Random operations checked step by step against a sorted array, with snapshots taken
     /// along the way that must never change.
     func testRandomizedAgainstSortedArray() {
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         typealias Naive = [(member: [UInt8], score: Double)]
         func less(_ a: (member: [UInt8], score: Double), _ b: (member: [UInt8], score: Double)) -> Bool {
             a.score < b.score || (a.score == b.score && a.member.lexicographicallyPrecedes(b.member))
@@ -286,7 +287,7 @@ final class SortedSetTests: XCTestCase {
 
     /// Lexicographic ranges against a filter, on sets whose scores are all equal.
     func testRandomizedLexRanges() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var z = SortedSet()
         var names: Set<[UInt8]> = []
         for _ in 0..<400 {
@@ -309,18 +310,5 @@ final class SortedSetTests: XCTestCase {
             let got = z.elements(inRanks: z.ranks(in: range)).map { Array($0.member.readableBytesView) }
             XCTAssertEqual(got, expected)
         }
-    }
-}
-
-/// A small deterministic generator so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -143,13 +143,30 @@ final class CommandParserTests: XCTestCase {
         XCTAssertTrue(parser.isMidRequest)
     }
 
-    func testParseDecimal() {
-        func p(_ s: String) -> Int? { Array(s.utf8).withUnsafeBytes { parseDecimal($0) } }
-        XCTAssertEqual(p("123"), 123)
-        XCTAssertEqual(p("-7"), -7)
-        XCTAssertNil(p(""))
-        XCTAssertNil(p("-"))
-        XCTAssertNil(p("1a"))
-        XCTAssertNil(p("99999999999999999999"))
+    /// Header lengths are read as Redis's `string2ll` reads them: a leading zero or a plus sign
+    /// is a protocol error, whether the request arrives whole (fast path) or in pieces.
+    func testHeaderLengthsFollowString2ll() {
+        for (request, message) in [("*1\r\n$03\r\nabc\r\n", "invalid bulk length"),
+                                   ("*01\r\n$3\r\nabc\r\n", "invalid multibulk length"),
+                                   ("*1\r\n$+3\r\nabc\r\n", "invalid bulk length")] {
+            for split in [request.utf8.count, 5] {
+                var parser = CommandParser()
+                var first = ByteBuffer(string: String(request.prefix(split)))
+                var rest = ByteBuffer(string: String(request.dropFirst(split)))
+                XCTAssertThrowsError(try {
+                    if try parser.next(from: &first) { return }
+                    var all = first
+                    all.writeBuffer(&rest)
+                    _ = try parser.next(from: &all)
+                }(), request) { error in
+                    XCTAssertEqual((error as? ProtocolError)?.message, message, request)
+                }
+            }
+        }
+        var parser = CommandParser()
+        var zero = ByteBuffer(string: "*1\r\n$0\r\n\r\n")
+        XCTAssertTrue(try parser.next(from: &zero))
+        XCTAssertEqual(parser.args.count, 1)
+        XCTAssertEqual(parser.args[0].readableBytes, 0)
     }
 }

@@ -1,118 +1,14 @@
 import Atomics
+import Basics
 import NIOConcurrencyHelpers
 import NIOCore
 import RESP
-
-/// What kind of value a directive takes; decides how it is parsed, validated and printed.
-enum DirectiveType: Sendable, Equatable {
-    case integer(min: Int, max: Int)
-    /// Byte counts with Redis's units (1k = 1000, 1kb = 1024, mb, gb, ...).
-    case memory
-    case bool
-    case string
-    case oneOf([String])
-    /// Free-form multi-word value (save, client-output-buffer-limit, bind), checked by `validate`.
-    case words
-}
-
-/// One row of the configuration table.
-struct Directive: Sendable {
-    let name: String
-    let type: DirectiveType
-    let defaultValue: String
-    /// May CONFIG SET change it while running?
-    let mutable: Bool
-    /// Extra validation: returns an error message for a bad value.
-    let validate: (@Sendable (String) -> String?)?
-
-    init(_ name: String, _ type: DirectiveType, _ defaultValue: String, mutable: Bool = true,
-         validate: (@Sendable (String) -> String?)? = nil) {
-        self.name = name
-        self.type = type
-        self.defaultValue = defaultValue
-        self.mutable = mutable
-        self.validate = validate
-    }
-}
-
-/// A configuration error, formatted for a human the way redis-server reports it.
-public struct ConfigError: Error, CustomStringConvertible {
-    public let source: String
-    public let line: Int
-    public let text: String
-    public let reason: String
-    public var description: String {
-        """
-        *** FATAL CONFIG FILE ERROR (Swiftlet \(SwiftletVersion.server), Redis \(SwiftletVersion.redisCompat) compatible) ***
-        Reading the configuration file \(source), at line \(line)
-        >>> '\(text)'
-        \(reason)
-        """
-    }
-}
 
 /// The server's configuration: the directive table (data) and the current values.
 ///
 /// Values are kept as normalised strings (what CONFIG GET prints) and read through typed
 /// accessors. Thread-safe: CONFIG SET may run on any event loop.
 public final class Config: Sendable {
-    static let directives: [Directive] = [
-        Directive("port", .integer(min: 0, max: 65535), "6379", mutable: false),
-        Directive("bind", .words, "* -::*", mutable: false),
-        Directive("requirepass", .string, ""),
-        Directive("databases", .integer(min: 1, max: 1_000_000), "16", mutable: false),
-        Directive("maxclients", .integer(min: 1, max: 1_000_000), "10000"),
-        Directive("timeout", .integer(min: 0, max: Int(Int32.max)), "0"),
-        Directive("tcp-keepalive", .integer(min: 0, max: Int(Int32.max)), "300"),
-        Directive("tcp-backlog", .integer(min: 0, max: Int(Int32.max)), "511", mutable: false),
-        Directive("loglevel", .oneOf(["debug", "verbose", "notice", "warning", "nothing"]), "notice"),
-        Directive("logfile", .string, "", mutable: false),
-        Directive("dir", .string, "", mutable: true),
-        Directive("dbfilename", .string, "dump.rdb", validate: { $0.contains("/") ? "dbfilename can't be a path, just a filename" : nil }),
-        Directive("save", .words, "3600 1 300 100 60 10000", validate: Config.validateSave),
-        Directive("io-threads", .integer(min: 1, max: 128), String(System.coreCount), mutable: false),
-        Directive("proto-max-bulk-len", .memory, "536870912"),
-        Directive("client-query-buffer-limit", .memory, "1073741824"),
-        Directive("client-output-buffer-limit", .words,
-                  "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-                  validate: Config.validateOutputLimits),
-        Directive("hz", .integer(min: 1, max: 500), "10"),
-        Directive("appendonly", .bool, "no"),
-        Directive("appendfsync", .oneOf(["always", "everysec", "no"]), "everysec"),
-        Directive("appendfilename", .string, "appendonly.aof", mutable: false),
-        Directive("daemonize", .bool, "no", mutable: false),
-        Directive("protected-mode", .bool, "yes"),
-        Directive("maxmemory", .memory, "0"),
-        Directive("maxmemory-policy", .oneOf(["volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu",
-                                               "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"]), "noeviction"),
-        Directive("rdbcompression", .bool, "yes"),
-        Directive("rdbchecksum", .bool, "yes"),
-        // Test aid from Redis: microseconds to sleep after each key a save writes, so tests can
-        // observe a save in progress.
-        Directive("rdb-key-save-delay", .integer(min: 0, max: 10_000_000), "0"),
-        Directive("stop-writes-on-bgsave-error", .bool, "yes"),
-        Directive("lazyfree-lazy-user-flush", .bool, "no"),
-        Directive("pidfile", .string, "", mutable: false),
-        Directive("supervised", .oneOf(["no", "upstart", "systemd", "auto"]), "no", mutable: false),
-        Directive("active-expire-effort", .integer(min: 1, max: 10), "1"),
-        Directive("slowlog-log-slower-than", .integer(min: -1, max: Int.max), "10000"),
-        Directive("slowlog-max-len", .integer(min: 0, max: Int(Int32.max)), "128"),
-        Directive("latency-monitor-threshold", .integer(min: 0, max: Int.max), "0"),
-        Directive("notify-keyspace-events", .string, ""),
-        Directive("list-max-listpack-size", .integer(min: Int(Int32.min), max: Int(Int32.max)), "-2"),
-        Directive("hash-max-listpack-entries", .integer(min: 0, max: Int.max), "128"),
-        Directive("set-max-intset-entries", .integer(min: 0, max: Int.max), "512"),
-        Directive("zset-max-listpack-entries", .integer(min: 0, max: Int.max), "128"),
-        Directive("replica-read-only", .bool, "yes"),
-        Directive("always-show-logo", .bool, "no", mutable: false),
-        Directive("enable-debug-command", .oneOf(["yes", "no", "local"]), "local", mutable: false),
-    ]
-    static let byName: [String: Directive] = Dictionary(uniqueKeysWithValues: directives.map { ($0.name, $0) })
-    /// Names Redis accepts as aliases.
-    static let aliases: [String: String] = ["hash-max-ziplist-entries": "hash-max-listpack-entries",
-                                            "zset-max-ziplist-entries": "zset-max-listpack-entries",
-                                            "list-max-ziplist-size": "list-max-listpack-size"]
-
     private let values: NIOLockedValueBox<[String: String]>
     /// Bumped by every change, so hot paths can cache derived values and notice staleness with one
     /// atomic load instead of re-reading (and re-parsing) the configuration per request.
@@ -173,10 +69,10 @@ public final class Config: Sendable {
             guard let words = splitInlineArguments(ByteBuffer(string: trimmed)) else {
                 throw ConfigError(source: source, line: number, text: trimmed, reason: "Unbalanced quotes in configuration line")
             }
-            let name = words[0].string.lowercased()
-            let rest = words.dropFirst().map(\.string)
-            if let error = config.apply(name: name, words: rest, atStartup: true) {
-                throw ConfigError(source: source, line: number, text: trimmed, reason: error)
+            let name = String(buffer: words[0]).lowercased()
+            let rest = words.dropFirst().map { String(buffer: $0) }
+            if let problem = config.apply(name: name, words: rest, atStartup: true) {
+                throw ConfigError(source: source, line: number, text: trimmed, reason: problem.inFile)
             }
         }
         return config
@@ -190,31 +86,26 @@ public final class Config: Sendable {
         return s
     }
 
-    /// Validates and stores a directive. Returns an error message (redis-server's wording) or nil.
-    func apply(name rawName: String, words: [String], atStartup: Bool) -> String? {
+    /// Validates and stores a directive; nil when it was taken, else what is wrong with it.
+    func apply(name rawName: String, words: [String], atStartup: Bool) -> ConfigProblem? {
         let name = Config.aliases[rawName] ?? rawName
-        guard let d = Config.byName[name] else {
-            return "Bad directive or wrong number of arguments"
-        }
-        if !atStartup && !d.mutable {
-            return "ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config"
-        }
-        let joined = words.joined(separator: " ")
+        guard let d = Config.byName[name] else { return .unknownDirective }
+        if !atStartup && !d.mutable { return .immutable }
         let value: String
         switch d.type {
         case .words:
-            value = joined
+            value = words.joined(separator: " ")
         default:
             guard words.count == 1 else {
                 if words.isEmpty && d.type == .string { value = ""; break }
-                return "wrong number of arguments"
+                return .wrongArgumentCount
             }
             guard let normalized = Config.normalize(words[0], as: d.type) else {
-                return "argument couldn't be parsed into \(Config.describe(d.type)) - '\(name)'"
+                return .unparsable(expected: Config.describe(d.type), name: name)
             }
             value = normalized
         }
-        if let check = d.validate, let error = check(value) { return error }
+        if let check = d.validate, let error = check(value) { return .invalid(error) }
         values.withLockedValue { $0[name] = value }
         generation.wrappingIncrement(ordering: .releasing)
         return nil
@@ -233,7 +124,7 @@ public final class Config: Sendable {
     static func normalize(_ raw: String, as type: DirectiveType) -> String? {
         switch type {
         case let .integer(min, max):
-            guard let v = Int(raw), v >= min, v <= max else { return nil }
+            guard let v = parseStrictInt64(raw).map({ Int($0) }), v >= min, v <= max else { return nil }
             return String(v)
         case .memory:
             guard let v = parseMemory(raw) else { return nil }
@@ -294,8 +185,10 @@ public final class Config: Sendable {
         values.withLockedValue { $0[name] ?? "" }
     }
 
-    public func int(_ name: String) -> Int { Int(self[name]) ?? 0 }
-    public func bool(_ name: String) -> Bool { self[name] == "yes" }
+    /// A directive's current value, typed (`config[.port]`); see Settings.swift.
+    public subscript<Value>(_ setting: Setting<Value>) -> Value {
+        setting.read(self[setting.name])
+    }
 
     /// `save` as (seconds, changes) pairs.
     public var saveRules: [(seconds: Int, changes: Int)] {
@@ -303,13 +196,13 @@ public final class Config: Sendable {
         return stride(from: 0, to: parts.count - 1, by: 2).map { (parts[$0], parts[$0 + 1]) }
     }
 
-    /// Hard/soft limits of one client class (`normal`, `pubsub`, `replica`).
-    public func outputLimit(_ clientClass: String) -> (hard: Int, soft: Int, seconds: Int) {
+    /// Hard/soft limits of one client class.
+    public func outputLimit(_ clientClass: ClientClass) -> (hard: Int, soft: Int, seconds: Int) {
         let parts = self["client-output-buffer-limit"].split(separator: " ").map(String.init)
         var result = (hard: 0, soft: 0, seconds: 0)
         for i in stride(from: 0, to: parts.count - 3, by: 4) {
             let name = parts[i].lowercased() == "replica" ? "slave" : parts[i].lowercased()
-            if name == clientClass {
+            if name == clientClass.rawValue {
                 result = (Config.parseMemory(parts[i + 1]) ?? 0, Config.parseMemory(parts[i + 2]) ?? 0, Int(parts[i + 3]) ?? 0)
             }
         }
@@ -339,14 +232,10 @@ public final class Config: Sendable {
             } else {
                 words = [value]
             }
-            if let error = apply(name: lower, words: words, atStartup: false) {
+            if let problem = apply(name: lower, words: words, atStartup: false) {
                 values.withLockedValue { $0 = before }
                 generation.wrappingIncrement(ordering: .releasing)
-                if error.hasPrefix("ERR") { return error }
-                if error == "Bad directive or wrong number of arguments" {
-                    return "ERR Unknown option or number of arguments for CONFIG SET - '\(name)'"
-                }
-                return "ERR CONFIG SET failed (possibly related to argument '\(name)') - \(error)"
+                return problem.inConfigSet(name: name)
             }
         }
         return nil
@@ -379,12 +268,4 @@ extension String {
         while let l = s.last, set.contains(l) { s = s.dropLast() }
         return String(s)
     }
-}
-
-/// Versions reported to clients.
-public enum SwiftletVersion {
-    public static let server = "0.1.0"
-    /// The Redis version whose behaviour Swiftlet follows; INFO and HELLO report it as
-    /// `redis_version` so clients enable the right features.
-    public static let redisCompat = "7.0.15"
 }

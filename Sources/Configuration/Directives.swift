@@ -1,0 +1,93 @@
+import NIOCore
+
+/// What kind of value a directive takes; decides how it is parsed, validated and printed.
+enum DirectiveType: Sendable, Equatable {
+    case integer(min: Int, max: Int)
+    /// Byte counts with Redis's units (1k = 1000, 1kb = 1024, mb, gb, ...).
+    case memory
+    case bool
+    case string
+    case oneOf([String])
+    /// Free-form multi-word value (save, client-output-buffer-limit, bind), checked by `validate`.
+    case words
+}
+
+/// One row of the configuration table.
+struct Directive: Sendable {
+    let name: String
+    let type: DirectiveType
+    let defaultValue: String
+    /// May CONFIG SET change it while running?
+    let mutable: Bool
+    /// Extra validation: returns an error message for a bad value.
+    let validate: (@Sendable (String) -> String?)?
+
+    init(_ name: String, _ type: DirectiveType, _ defaultValue: String, mutable: Bool = true,
+         validate: (@Sendable (String) -> String?)? = nil) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.mutable = mutable
+        self.validate = validate
+    }
+}
+
+extension Config {
+    /// Every directive Swiftlet takes, with its type, default and whether CONFIG SET may change it.
+    static let directives: [Directive] = [
+        Directive("port", .integer(min: 0, max: 65535), "6379", mutable: false),
+        Directive("bind", .words, "* -::*", mutable: false),
+        Directive("requirepass", .string, ""),
+        Directive("databases", .integer(min: 1, max: 1_000_000), "16", mutable: false),
+        Directive("maxclients", .integer(min: 1, max: 1_000_000), "10000"),
+        Directive("timeout", .integer(min: 0, max: Int(Int32.max)), "0"),
+        Directive("tcp-keepalive", .integer(min: 0, max: Int(Int32.max)), "300"),
+        Directive("tcp-backlog", .integer(min: 0, max: Int(Int32.max)), "511", mutable: false),
+        Directive("loglevel", .oneOf(["debug", "verbose", "notice", "warning", "nothing"]), "notice"),
+        Directive("logfile", .string, "", mutable: false),
+        Directive("dir", .string, "", mutable: true),
+        Directive("dbfilename", .string, "dump.rdb", validate: { $0.contains("/") ? "dbfilename can't be a path, just a filename" : nil }),
+        Directive("save", .words, "3600 1 300 100 60 10000", validate: Config.validateSave),
+        Directive("io-threads", .integer(min: 1, max: 128), String(System.coreCount), mutable: false),
+        Directive("proto-max-bulk-len", .memory, "536870912"),
+        Directive("client-query-buffer-limit", .memory, "1073741824"),
+        Directive("client-output-buffer-limit", .words,
+                  "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+                  validate: Config.validateOutputLimits),
+        Directive("hz", .integer(min: 1, max: 500), "10"),
+        Directive("appendonly", .bool, "no"),
+        Directive("appendfsync", .oneOf(["always", "everysec", "no"]), "everysec"),
+        Directive("appendfilename", .string, "appendonly.aof", mutable: false),
+        Directive("daemonize", .bool, "no", mutable: false),
+        Directive("protected-mode", .bool, "yes"),
+        Directive("maxmemory", .memory, "0"),
+        Directive("maxmemory-policy", .oneOf(["volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu",
+                                               "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"]), "noeviction"),
+        Directive("rdbcompression", .bool, "yes"),
+        Directive("rdbchecksum", .bool, "yes"),
+        // Test aid from Redis: microseconds to sleep after each key a save writes, so tests can
+        // observe a save in progress.
+        Directive("rdb-key-save-delay", .integer(min: 0, max: 10_000_000), "0"),
+        Directive("stop-writes-on-bgsave-error", .bool, "yes"),
+        Directive("lazyfree-lazy-user-flush", .bool, "no"),
+        Directive("pidfile", .string, "", mutable: false),
+        Directive("supervised", .oneOf(["no", "upstart", "systemd", "auto"]), "no", mutable: false),
+        Directive("active-expire-effort", .integer(min: 1, max: 10), "1"),
+        Directive("slowlog-log-slower-than", .integer(min: -1, max: Int.max), "10000"),
+        Directive("slowlog-max-len", .integer(min: 0, max: Int(Int32.max)), "128"),
+        Directive("latency-monitor-threshold", .integer(min: 0, max: Int.max), "0"),
+        Directive("notify-keyspace-events", .string, ""),
+        Directive("list-max-listpack-size", .integer(min: Int(Int32.min), max: Int(Int32.max)), "-2"),
+        Directive("hash-max-listpack-entries", .integer(min: 0, max: Int.max), "128"),
+        Directive("set-max-intset-entries", .integer(min: 0, max: Int.max), "512"),
+        Directive("zset-max-listpack-entries", .integer(min: 0, max: Int.max), "128"),
+        Directive("replica-read-only", .bool, "yes"),
+        Directive("always-show-logo", .bool, "no", mutable: false),
+        Directive("enable-debug-command", .oneOf(["yes", "no", "local"]), "local", mutable: false),
+    ]
+    static let byName: [String: Directive] = Dictionary(uniqueKeysWithValues: directives.map { ($0.name, $0) })
+    /// Names Redis accepts as aliases.
+    static let aliases: [String: String] = ["hash-max-ziplist-entries": "hash-max-listpack-entries",
+                                            "zset-max-ziplist-entries": "zset-max-listpack-entries",
+                                            "list-max-ziplist-size": "list-max-listpack-size"]
+}

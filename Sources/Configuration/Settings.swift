@@ -1,0 +1,58 @@
+/// A directive with the type the server reads it as: `config[.port]` is an `Int`,
+/// `config[.requirePass]` a `String`. Values are stored normalised (validated when set), so
+/// reading cannot fail; the names are the table's (Directives.swift), in one place.
+public struct Setting<Value>: Sendable {
+    public let name: String
+    let read: @Sendable (String) -> Value
+
+    init(_ name: String, read: @escaping @Sendable (String) -> Value) {
+        self.name = name
+        self.read = read
+    }
+}
+
+extension Setting where Value == Int {
+    /// Integer and byte-count directives (byte counts are stored as plain numbers).
+    init(_ name: String) { self.init(name) { Int($0) ?? 0 } }
+
+    public static var port: Self { .init("port") }
+    public static var databases: Self { .init("databases") }
+    public static var maxClients: Self { .init("maxclients") }
+    public static var timeout: Self { .init("timeout") }
+    public static var tcpKeepalive: Self { .init("tcp-keepalive") }
+    public static var tcpBacklog: Self { .init("tcp-backlog") }
+    public static var ioThreads: Self { .init("io-threads") }
+    public static var hz: Self { .init("hz") }
+    public static var protoMaxBulkLen: Self { .init("proto-max-bulk-len") }
+    public static var clientQueryBufferLimit: Self { .init("client-query-buffer-limit") }
+    public static var maxMemory: Self { .init("maxmemory") }
+    public static var rdbKeySaveDelay: Self { .init("rdb-key-save-delay") }
+}
+
+extension Setting where Value == Bool {
+    init(_ name: String) { self.init(name) { $0 == "yes" } }
+
+    public static var rdbCompression: Self { .init("rdbcompression") }
+    public static var rdbChecksum: Self { .init("rdbchecksum") }
+    public static var stopWritesOnBgsaveError: Self { .init("stop-writes-on-bgsave-error") }
+}
+
+extension Setting where Value == String {
+    init(_ name: String) { self.init(name) { $0 } }
+
+    public static var bind: Self { .init("bind") }
+    public static var requirePass: Self { .init("requirepass") }
+    public static var logLevel: Self { .init("loglevel") }
+    public static var logFile: Self { .init("logfile") }
+    public static var dir: Self { .init("dir") }
+    public static var dbFilename: Self { .init("dbfilename") }
+    public static var maxMemoryPolicy: Self { .init("maxmemory-policy") }
+}
+
+/// The client classes of `client-output-buffer-limit` (Redis still spells the replica class
+/// `slave` there).
+public enum ClientClass: String, Sendable {
+    case normal
+    case replica = "slave"
+    case pubsub
+}
