@@ -54,15 +54,11 @@ extension CommandTable {
 
     static func getbit(_ ctx: inout CommandContext) {
         guard let offset = bitOffset(&ctx, 2) else { return }
-        switch ctx.read(ctx.args[1], as: .string) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let s):
-            let byte = offset >> 3
-            guard byte < s.readableBytes else { return ctx.out.integer(0) }
-            let value: UInt8 = s.getInteger(at: s.readerIndex + byte)!
-            ctx.out.integer(value & (UInt8(0x80) >> UInt8(offset & 7)) != 0 ? 1 : 0)
-        }
+        guard let s = ctx.found(ctx.read(ctx.args[1], as: .string), orReply: .zero) else { return }
+        let byte = offset >> 3
+        guard byte < s.readableBytes else { return ctx.out.integer(0) }
+        let value: UInt8 = s.getInteger(at: s.readerIndex + byte)!
+        ctx.out.integer(value & (UInt8(0x80) >> UInt8(offset & 7)) != 0 ? 1 : 0)
     }
 
     /// Parses `start end [BYTE|BIT]` at `from`; returns the inclusive bit range after Redis's

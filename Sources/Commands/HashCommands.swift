@@ -111,12 +111,8 @@ extension CommandTable {
     }
 
     static func hget(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .hash) {
-        case .missing: ctx.out.null()
-        case .wrongType: ctx.replyWrongType()
-        case .found(let hash):
-            if let value = hash[ctx.args[2]] { ctx.out.bulk(value) } else { ctx.out.null() }
-        }
+        guard let hash = ctx.found(ctx.read(ctx.args[1], as: .hash), orReply: .null) else { return }
+        if let value = hash[ctx.args[2]] { ctx.out.bulk(value) } else { ctx.out.null() }
     }
 
     static func hmget(_ ctx: inout CommandContext) {
@@ -133,36 +129,24 @@ extension CommandTable {
     }
 
     static func hgetall(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .hash) {
-        case .missing: ctx.out.map(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let hash):
-            ctx.out.map(hash.count)
-            for (field, value) in hash {
-                ctx.out.bulk(field)
-                ctx.out.bulk(value)
-            }
+        guard let hash = ctx.found(ctx.read(ctx.args[1], as: .hash), orReply: .emptyMap) else { return }
+        ctx.out.map(hash.count)
+        for (field, value) in hash {
+            ctx.out.bulk(field)
+            ctx.out.bulk(value)
         }
     }
 
     static func hkeys(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .hash) {
-        case .missing: ctx.out.array(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let hash):
-            ctx.out.array(hash.count)
-            for field in hash.keys { ctx.out.bulk(field) }
-        }
+        guard let hash = ctx.found(ctx.read(ctx.args[1], as: .hash), orReply: .emptyArray) else { return }
+        ctx.out.array(hash.count)
+        for field in hash.keys { ctx.out.bulk(field) }
     }
 
     static func hvals(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .hash) {
-        case .missing: ctx.out.array(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let hash):
-            ctx.out.array(hash.count)
-            for value in hash.values { ctx.out.bulk(value) }
-        }
+        guard let hash = ctx.found(ctx.read(ctx.args[1], as: .hash), orReply: .emptyArray) else { return }
+        ctx.out.array(hash.count)
+        for value in hash.values { ctx.out.bulk(value) }
     }
 
     static func hdel(_ ctx: inout CommandContext) {
@@ -185,27 +169,18 @@ extension CommandTable {
     }
 
     static func hlen(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .hash) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let hash): ctx.out.integer(hash.count)
-        }
+        guard let hash = ctx.found(ctx.read(ctx.args[1], as: .hash), orReply: .zero) else { return }
+        ctx.out.integer(hash.count)
     }
 
     static func hstrlen(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .hash) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let hash): ctx.out.integer(hash[ctx.args[2]]?.readableBytes ?? 0)
-        }
+        guard let hash = ctx.found(ctx.read(ctx.args[1], as: .hash), orReply: .zero) else { return }
+        ctx.out.integer(hash[ctx.args[2]]?.readableBytes ?? 0)
     }
 
     static func hexists(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .hash) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let hash): ctx.out.integer(hash[ctx.args[2]] == nil ? 0 : 1)
-        }
+        guard let hash = ctx.found(ctx.read(ctx.args[1], as: .hash), orReply: .zero) else { return }
+        ctx.out.integer(hash[ctx.args[2]] == nil ? 0 : 1)
     }
 
     /// How an HINCRBY/HINCRBYFLOAT body ended; errors leave the hash untouched.

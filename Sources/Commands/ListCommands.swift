@@ -111,48 +111,33 @@ extension CommandTable {
         guard let count = ctx.args[2].intValue, count >= 0 else {
             return ctx.out.error("ERR value is out of range, must be positive")
         }
-        switch ctx.modify(key, as: .list, create: false, { end.pop(from: &$0, upTo: count) }) {
-        case .missing: ctx.out.nullArray()
-        case .wrongType: ctx.replyWrongType()
-        case .found(let elements):
-            if !elements.isEmpty { ctx.changed(key, count: elements.count) }
-            ctx.replyBulks(elements)
-        }
+        guard let elements = ctx.found(ctx.modify(key, as: .list, create: false, { end.pop(from: &$0, upTo: count) }), orReply: .nullArray) else { return }
+        if !elements.isEmpty { ctx.changed(key, count: elements.count) }
+        ctx.replyBulks(elements)
     }
 
     // MARK: reading
 
     private static func llen(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .list) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let list): ctx.out.integer(list.count)
-        }
+        guard let list = ctx.found(ctx.read(ctx.args[1], as: .list), orReply: .zero) else { return }
+        ctx.out.integer(list.count)
     }
 
     /// LRANGE key start stop (inclusive, negative counts from the tail, clamped to the list).
     private static func lrange(_ ctx: inout CommandContext) {
         guard let start = ctx.integerArgument(2), let stop = ctx.integerArgument(3) else { return }
-        switch ctx.read(ctx.args[1], as: .list) {
-        case .missing: ctx.out.array(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let list):
-            let range = clampedRange(start, stop, count: list.count)
-            ctx.out.array(range.count)
-            for i in range { ctx.out.bulk(list[i]) }
-        }
+        guard let list = ctx.found(ctx.read(ctx.args[1], as: .list), orReply: .emptyArray) else { return }
+        let range = clampedRange(start, stop, count: list.count)
+        ctx.out.array(range.count)
+        for i in range { ctx.out.bulk(list[i]) }
     }
 
     /// LINDEX key index: the key is checked before the index, so a missing key answers nil even
     /// for a malformed index.
     private static func lindex(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .list) {
-        case .missing: ctx.out.null()
-        case .wrongType: ctx.replyWrongType()
-        case .found(let list):
-            guard let index = ctx.integerArgument(2) else { return }
-            if let i = absoluteIndex(index, count: list.count) { ctx.out.bulk(list[i]) } else { ctx.out.null() }
-        }
+        guard let list = ctx.found(ctx.read(ctx.args[1], as: .list), orReply: .null) else { return }
+        guard let index = ctx.integerArgument(2) else { return }
+        if let i = absoluteIndex(index, count: list.count) { ctx.out.bulk(list[i]) } else { ctx.out.null() }
     }
 
     /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]

@@ -47,7 +47,20 @@ public final class ServerStats: Sendable {
     public let netOutputBytes = ManagedAtomic<Int>(0)
     public let pubsubMessages = ManagedAtomic<Int>(0)
     public let errorReplies = ManagedAtomic<Int>(0)
+    /// The highest memory use INFO has seen (`used_memory_peak`); INFO runs on any event loop.
+    public let memoryPeak = ManagedAtomic<Int>(0)
     public init() {}
+
+    /// Raises the memory peak to `current` if higher; returns the peak.
+    public func recordMemoryPeak(_ current: Int) -> Int {
+        var seen = memoryPeak.load(ordering: .relaxed)
+        while current > seen {
+            let (exchanged, original) = memoryPeak.compareExchange(expected: seen, desired: current, ordering: .relaxed)
+            if exchanged { return current }
+            seen = original
+        }
+        return seen
+    }
 
     public func reset() {
         commandsProcessed.store(0, ordering: .relaxed)

@@ -88,19 +88,13 @@ extension CommandTable {
     }
 
     static func smembers(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .set) {
-        case .missing: ctx.out.set(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let set): ctx.replySet(set)
-        }
+        guard let set = ctx.found(ctx.read(ctx.args[1], as: .set), orReply: .emptySet) else { return }
+        ctx.replySet(set)
     }
 
     static func sismember(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .set) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let set): ctx.out.integer(set.contains(ctx.args[2]) ? 1 : 0)
-        }
+        guard let set = ctx.found(ctx.read(ctx.args[1], as: .set), orReply: .zero) else { return }
+        ctx.out.integer(set.contains(ctx.args[2]) ? 1 : 0)
     }
 
     static func smismember(_ ctx: inout CommandContext) {
@@ -115,11 +109,8 @@ extension CommandTable {
     }
 
     static func scard(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .set) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let set): ctx.out.integer(set.count)
-        }
+        guard let set = ctx.found(ctx.read(ctx.args[1], as: .set), orReply: .zero) else { return }
+        ctx.out.integer(set.count)
     }
 
     /// SPOP key [count]
@@ -174,13 +165,9 @@ extension CommandTable {
     static func srandmember(_ ctx: inout CommandContext) {
         if ctx.args.count == 3 { return srandmemberWithCount(&ctx) }
         guard ctx.args.count == 2 else { return ctx.replySyntaxError() }
-        switch ctx.read(ctx.args[1], as: .set) {
-        case .missing: ctx.out.null()
-        case .wrongType: ctx.replyWrongType()
-        case .found(let set):
-            var random = SplitMix64()
-            ctx.out.bulk(set.randomElement(using: &random)!)
-        }
+        guard let set = ctx.found(ctx.read(ctx.args[1], as: .set), orReply: .null) else { return }
+        var random = SplitMix64()
+        ctx.out.bulk(set.randomElement(using: &random)!)
     }
 
     /// A positive count returns distinct members (at most the whole set); a negative count

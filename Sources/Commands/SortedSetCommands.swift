@@ -245,21 +245,14 @@ extension CommandTable {
 
     /// ZCARD key
     static func zcard(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .zset) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let z): ctx.out.integer(z.count)
-        }
+        guard let z = ctx.found(ctx.read(ctx.args[1], as: .zset), orReply: .zero) else { return }
+        ctx.out.integer(z.count)
     }
 
     /// ZSCORE key member
     static func zscore(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .zset) {
-        case .missing: ctx.out.null()
-        case .wrongType: ctx.replyWrongType()
-        case .found(let z):
-            if let score = z.score(of: ctx.args[2]) { ctx.out.double(score) } else { ctx.out.null() }
-        }
+        guard let z = ctx.found(ctx.read(ctx.args[1], as: .zset), orReply: .null) else { return }
+        if let score = z.score(of: ctx.args[2]) { ctx.out.double(score) } else { ctx.out.null() }
     }
 
     /// ZMSCORE key member [member ...]: a null for each missing member (all of them when the
@@ -279,12 +272,8 @@ extension CommandTable {
 
     /// ZRANK / ZREVRANK key member
     private static func zrank(_ ctx: inout CommandContext, reverse: Bool) {
-        switch ctx.read(ctx.args[1], as: .zset) {
-        case .missing: ctx.out.null()
-        case .wrongType: ctx.replyWrongType()
-        case .found(let z):
-            if let rank = z.rank(of: ctx.args[2], reverse: reverse) { ctx.out.integer(rank) } else { ctx.out.null() }
-        }
+        guard let z = ctx.found(ctx.read(ctx.args[1], as: .zset), orReply: .null) else { return }
+        if let rank = z.rank(of: ctx.args[2], reverse: reverse) { ctx.out.integer(rank) } else { ctx.out.null() }
     }
 
     /// ZCOUNT key min max
@@ -294,11 +283,8 @@ extension CommandTable {
 
     private static func countInRange(_ ctx: inout CommandContext, kind: RangeKind) {
         guard let bounds = RangeBounds.parse(&ctx, kind: kind, min: ctx.args[2], max: ctx.args[3]) else { return }
-        switch ctx.read(ctx.args[1], as: .zset) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let z): ctx.out.integer(bounds.ranks(in: z).count)
-        }
+        guard let z = ctx.found(ctx.read(ctx.args[1], as: .zset), orReply: .zero) else { return }
+        ctx.out.integer(bounds.ranks(in: z).count)
     }
 
     // MARK: ranges

@@ -56,11 +56,8 @@ extension CommandTable {
     static let maxStringLength = 512 * 1024 * 1024
 
     static func get(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .string) {
-        case .missing: ctx.out.null()
-        case .wrongType: ctx.replyWrongType()
-        case .found(let value): ctx.out.bulk(value)
-        }
+        guard let value = ctx.found(ctx.read(ctx.args[1], as: .string), orReply: .null) else { return }
+        ctx.out.bulk(value)
     }
 
     /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL]
@@ -114,13 +111,9 @@ extension CommandTable {
     }
 
     static func getdel(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .string) {
-        case .missing: ctx.out.null()
-        case .wrongType: ctx.replyWrongType()
-        case .found(let value):
-            ctx.delete(ctx.args[1])
-            ctx.out.bulk(value)
-        }
+        guard let value = ctx.found(ctx.read(ctx.args[1], as: .string), orReply: .null) else { return }
+        ctx.delete(ctx.args[1])
+        ctx.out.bulk(value)
     }
 
     /// GETEX key [EX s|PX ms|EXAT ts|PXAT ts|PERSIST]
@@ -192,11 +185,8 @@ extension CommandTable {
     }
 
     static func strlen(_ ctx: inout CommandContext) {
-        switch ctx.read(ctx.args[1], as: .string) {
-        case .missing: ctx.out.integer(0)
-        case .wrongType: ctx.replyWrongType()
-        case .found(let value): ctx.out.integer(value.readableBytes)
-        }
+        guard let value = ctx.found(ctx.read(ctx.args[1], as: .string), orReply: .zero) else { return }
+        ctx.out.integer(value.readableBytes)
     }
 
     static func getrange(_ ctx: inout CommandContext) {

@@ -68,9 +68,9 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     }
 
     private func refreshLimits() {
-        let config = server.config
-        let generation = config.generation.load(ordering: .acquiring)
+        let generation = server.config.generation.load(ordering: .acquiring)
         guard generation != limits.generation else { return }
+        let config = server.config
         limits = Limits(generation: generation,
                         queryBuffer: config[.clientQueryBufferLimit],
                         normalOutput: config.outputLimit(.normal).hard,

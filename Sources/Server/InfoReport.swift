@@ -76,13 +76,14 @@ struct InfoReport {
             let used = MemoryStats.heapInUse
             let rss = MemoryStats.residentSetSize
             let maxmemory = config[.maxMemory]
+            let peak = runtime.stats.recordMemoryPeak(used)
             return [
                 ("used_memory", String(used)),
                 ("used_memory_human", MemoryStats.human(used)),
                 ("used_memory_rss", String(rss)),
                 ("used_memory_rss_human", MemoryStats.human(rss)),
-                ("used_memory_peak", String(MemoryStats.peak(used))),
-                ("used_memory_peak_human", MemoryStats.human(MemoryStats.peak(used))),
+                ("used_memory_peak", String(peak)),
+                ("used_memory_peak_human", MemoryStats.human(peak)),
                 ("total_system_memory", String(MemoryStats.totalSystemMemory)),
                 ("total_system_memory_human", MemoryStats.human(MemoryStats.totalSystemMemory)),
                 ("maxmemory", String(maxmemory)),
@@ -214,11 +215,6 @@ enum MemoryStats {
         Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    nonisolated(unsafe) private static var peakSeen = 0
-    static func peak(_ current: Int) -> Int {
-        peakSeen = max(peakSeen, current)
-        return peakSeen
-    }
 
     static func human(_ bytes: Int) -> String {
         let b = Double(bytes)
