@@ -9,7 +9,7 @@ timings on a shared machine; they include the server's start-up, so compare runs
 request count.
 
 Usage: Scripts/callgrind_counts.py [--server PATH] [--test set] [--requests 100000] [--pipeline 16]
-                                   [--callers] [--function SYMBOL ...]
+                                   [--callers] [--function SYMBOL ...] [--keep FILE]
 """
 import argparse
 import os
@@ -53,6 +53,8 @@ def main():
     ap.add_argument("--callers", action="store_true", help="also list the callers making >= 0.2 calls per request")
     ap.add_argument("--function", action="append", default=[], metavar="SYMBOL",
                     help="also count the calls of SYMBOL (as `nm` prints it; repeatable)")
+    ap.add_argument("--keep", metavar="FILE",
+                    help="also copy the callgrind output to FILE (for callgrind_annotate, or to compare builds)")
     args = ap.parse_args()
     for tool in ("valgrind", "callgrind_annotate", "redis-benchmark", "strip"):
         if not shutil.which(tool):
@@ -89,6 +91,8 @@ def main():
         print(f"  {function:27s} {per:6.2f} calls per request")
         for n, caller in top:
             print(f"      {n:5.2f}  {caller}")
+    if args.keep:
+        shutil.copy(out, args.keep)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -412,8 +412,8 @@ extension CommandContext {
     /// for a missing key (`missing`) or WRONGTYPE has been written.
     ///
     ///     guard let hash = ctx.found(ctx.read(key, as: .hash), orReply: .zero) else { return }
-    @inlinable
-    public mutating func found<T>(_ access: Access<T>, orReply missing: MissingKeyReply) -> T? {
+    @inlinable @inline(__always)
+    public mutating func found<T>(_ access: consuming Access<T>, orReply missing: MissingKeyReply) -> T? {
         switch access {
         case .found(let value):
             return value

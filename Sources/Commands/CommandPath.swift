@@ -77,6 +77,7 @@ extension ServerRuntime {
 
     /// The checks between a valid invocation and running it; replies the error and returns
     /// false when the command may not run now. (ACL permissions and the memory limit join here.)
+    @inline(__always)
     func admit(_ command: Command, _ ctx: inout CommandContext) -> Bool {
         if !ctx.client.authenticated && !command.flags.contains(.noAuth) {
             ctx.out.error("NOAUTH Authentication required.")
