@@ -122,7 +122,7 @@ let package = Package(
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt-qemu", providers: [.apt(["libvirt-dev"])]),
         .target(
             name: "Runner",
-            dependencies: ["ImageBuilder", "CSwiftletHost", "CLibvirt"]
+            dependencies: ["ImageBuilder", "Configuration", "CSwiftletHost", "CLibvirt"]
         ),
         .target(name: "Bench", dependencies: ["Runner"]),
         .executableTarget(
@@ -146,6 +146,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "ImageBuilder"]),
         .testTarget(name: "ApplianceTests", dependencies: ["Server", "Configuration"]),
         .testTarget(name: "SwiftletCLITests", dependencies: [
             "swiftlet", .product(name: "ArgumentParser", package: "swift-argument-parser"),

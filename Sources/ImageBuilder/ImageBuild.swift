@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 
 /// `swiftlet image build`: recipe in, bootable image out.
@@ -162,6 +163,7 @@ public struct ImageBuild {
             recipe: .init(name: recipe.name, file: options.recipe.lastPathComponent, sha256: SHA256.hex(Array(recipeText.utf8)),
                           description: recipe.description, vcpus: recipe.vcpus, memoryMib: recipe.memoryMiB,
                           volumeSizeMib: recipe.volumeSizeMiB),
+            guest: .init(port: recipe.guestPort, readyLine: ServerLog.ready),
             serverVersion: serverVersion,
             kernel: kernelInfo,
             kernelCommandLine: recipe.kernelCommandLine,

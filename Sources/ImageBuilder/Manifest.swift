@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 
 /// `manifest.json`: what an image is made of and how to boot it. Written last, atomically, so
@@ -32,8 +33,18 @@ public struct Manifest: Codable, Equatable, Sendable {
         public var initramfsEmbedded: Bool
     }
 
-    public var format: Int = 1
+    /// How the server inside is reached: what a runner forwards to and waits for.
+    public struct GuestInfo: Codable, Equatable, Sendable {
+        /// The TCP port the server listens on inside the VM (the recipe's `port`).
+        public var port: Int
+        /// The console line that says the server listens (`ServerLog.ready`).
+        public var readyLine: String
+    }
+
+    /// 2 added `guest`; format 1 manifests (no `guest`) are read as port 6379 and Redis's ready line.
+    public var format: Int = 2
     public var recipe: RecipeInfo
+    public var guest: GuestInfo
     public var serverVersion: String
     public var kernel: KernelInfo
     public var kernelCommandLine: String
@@ -57,5 +68,32 @@ public struct Manifest: Codable, Equatable, Sendable {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(Manifest.self, from: data)
+    }
+
+    public init(recipe: RecipeInfo, guest: GuestInfo, serverVersion: String, kernel: KernelInfo, kernelCommandLine: String,
+                artifacts: [String: Artifact], imageSize: Int, builtAt: String, buildSeconds: Double) {
+        self.recipe = recipe
+        self.guest = guest
+        self.serverVersion = serverVersion
+        self.kernel = kernel
+        self.kernelCommandLine = kernelCommandLine
+        self.artifacts = artifacts
+        self.imageSize = imageSize
+        self.builtAt = builtAt
+        self.buildSeconds = buildSeconds
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(Int.self, forKey: .format)
+        recipe = try c.decode(RecipeInfo.self, forKey: .recipe)
+        guest = try c.decodeIfPresent(GuestInfo.self, forKey: .guest) ?? GuestInfo(port: 6379, readyLine: ServerLog.ready)
+        serverVersion = try c.decode(String.self, forKey: .serverVersion)
+        kernel = try c.decode(KernelInfo.self, forKey: .kernel)
+        kernelCommandLine = try c.decode(String.self, forKey: .kernelCommandLine)
+        artifacts = try c.decode([String: Artifact].self, forKey: .artifacts)
+        imageSize = try c.decode(Int.self, forKey: .imageSize)
+        builtAt = try c.decode(String.self, forKey: .builtAt)
+        buildSeconds = try c.decode(Double.self, forKey: .buildSeconds)
     }
 }

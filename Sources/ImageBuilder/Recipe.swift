@@ -27,6 +27,9 @@ public struct Recipe: Sendable, Equatable {
     public var volumeSizeMiB: Int?
     /// Server directives in recipe order, values already in redis.conf form.
     public var server: [Directive]
+    /// The port the server inside listens on: `[server] port`, or a `swiftlet.port=` on the
+    /// kernel command line, as the guest will load them.
+    public private(set) var guestPort = 6379
 
     public struct Directive: Sendable, Equatable {
         public var name: String
@@ -163,17 +166,23 @@ extension Recipe {
             throw RecipeError(file: file, line: document.fields.first { $0.path == "vm.cmdline" }?.line ?? 0,
                               message: "field `vm.cmdline` must not set swiftlet.data=: a [volume] table does that")
         }
-        try checkServerDirectives(file: file)
+        guestPort = try checkServerDirectives(file: file, cmdlineLine: document.fields.first { $0.path == "vm.cmdline" }?.line ?? 0)
     }
 
-    /// Runs the server's own configuration loader over the generated file, so an unknown
-    /// directive or a bad value fails the build, naming the recipe field, instead of stopping
-    /// the VM at boot.
-    private func checkServerDirectives(file: String) throws {
+    /// Runs the server's own configuration loader over the generated file and the command line's
+    /// `swiftlet.*` directives, exactly as the appliance's init will, so an unknown directive or a
+    /// bad value fails the build, naming the recipe field, instead of stopping the VM at boot.
+    /// Returns the port the guest's server will listen on (the manifest records it for runners).
+    private func checkServerDirectives(file: String, cmdlineLine: Int) throws -> Int {
         let config = serverConfig
+        let loaded: Config
         do {
-            _ = try Config.load(arguments: ["recipe"], readFile: { _ in config })
+            loaded = try Config.load(arguments: ["recipe"] + KernelParameters.directiveArguments(kernelCommandLine),
+                                     readFile: { _ in config })
         } catch let error as ConfigError {
+            if error.source == "(command line)" {
+                throw RecipeError(file: file, line: cmdlineLine, message: "field `vm.cmdline`: '\(error.text)': \(error.reason)")
+            }
             // Line 1 of the generated file is its comment; directive i is on line i + 2.
             let index = error.line - 2
             let directive = index >= 0 && index < server.count ? server[index] : nil
@@ -181,5 +190,12 @@ extension Recipe {
             throw RecipeError(file: file, line: directive?.line ?? 0,
                               message: "field `\(field)`: \(error.reason)")
         }
+        let port = loaded[.port]
+        guard port != 0 else {
+            let line = server.last { $0.name == "port" }?.line ?? cmdlineLine
+            throw RecipeError(file: file, line: line,
+                              message: "port 0 leaves the appliance without a TCP listener, and a VM has no other way in")
+        }
+        return port
     }
 }

@@ -14,6 +14,7 @@ public final class LibvirtSession: VMSession {
     private var domain: virDomainPtr?
     private let name: String
     private var qemuPID: Int32 = -1
+    private var staging = LibvirtStaging()
 
     public init(spec: VMSpec, uri: String, log: @escaping (String) -> Void) {
         self.spec = spec
@@ -28,12 +29,17 @@ public final class LibvirtSession: VMSession {
             virDomainFree(domain)
         }
         if let connection { virConnectClose(connection) }
+        staging.remove()
     }
 
-    public func start(readyTimeout: TimeInterval, probeKVM: Bool) throws -> RunSession.Ready {
-        try RunSession.checkPortFree(spec.hostPort)
+    /// QEMU runs on this machine (so its files must be readable by libvirt's QEMU user here).
+    private var isLocalSystemURI: Bool { uri == "qemu:///system" || uri.hasPrefix("qemu:///system?") }
+
+    public func start(readyTimeout: TimeInterval, probeKVM: Bool) throws -> VMReady {
+        try Loopback.checkPortFree(spec.hostPort)
         // libvirt's qemu driver has no microvm machine type: the PC machine, virtio over PCI.
         spec.machine = .pc
+        if isLocalSystemURI { try staging.stage(&spec, name: name, log: log) }
         // Errors are reported through our own messages; libvirt would also print each one
         // (including the expected "domain not found" once the guest has gone) to stderr.
         virSetErrorFunc(nil) { _, _ in }
@@ -45,15 +51,21 @@ public final class LibvirtSession: VMSession {
         }
         self.domain = domain
         let pinning = try readBackPinning()
-        let deadline = started.addingTimeInterval(readyTimeout)
-        while !consoleText().contains(RunSession.readyLine) || !RunSession.ping(port: spec.hostPort) {
-            guard isActive else { throw RunnerError("the domain stopped before the server was ready\n\(failureDetails())") }
-            guard Date() < deadline else {
-                throw RunnerError("the guest did not become ready within \(Int(readyTimeout)) s")
-            }
-            usleep(20_000)
+        do {
+            try waitReady(until: started.addingTimeInterval(readyTimeout))
+        } catch let error as VMNotReady {
+            throw RunnerError("the guest did not become ready within \(Int(readyTimeout)) s: \(error.summary)")
         }
-        return RunSession.Ready(bootMillis: Int(Date().timeIntervalSince(started) * 1000), accelerator: spec.accelerator, pinning: pinning)
+        return VMReady(bootMillis: Int(Date().timeIntervalSince(started) * 1000), accelerator: spec.accelerator, pinning: pinning)
+    }
+
+    public var launched: Bool { domain != nil }
+
+    public func endedStatus() -> String? { launched && !isActive ? "the domain stopped" : nil }
+
+    /// libvirt's log of the domain's QEMU (its command line and messages), on a local host.
+    public var hypervisorLogPath: URL? {
+        isLocalSystemURI ? URL(fileURLWithPath: "/var/log/libvirt/qemu/\(name).log") : nil
     }
 
     /// vCPU threads from QMP (through libvirt), QEMU's pid from libvirt's pid file, and each
@@ -109,7 +121,7 @@ public final class LibvirtSession: VMSession {
     public func shutdown(graceSeconds: TimeInterval = 20) -> Int32 {
         guard isActive else { return 0 }
         log("stopping: SHUTDOWN to the guest")
-        RunSession.sendShutdown(port: spec.hostPort)
+        Loopback.sendShutdown(port: spec.hostPort)
         let deadline = Date().addingTimeInterval(graceSeconds)
         while isActive && Date() < deadline { usleep(50_000) }
         if isActive {
@@ -120,21 +132,11 @@ public final class LibvirtSession: VMSession {
         return 0
     }
 
-    public func consoleText() -> String {
-        (try? String(contentsOf: spec.consolePath, encoding: .utf8)) ?? ""
-    }
-
-    public func failureDetails() -> String {
-        guard domain != nil else { return "" }
-        let tail = consoleText().split(separator: "\n", omittingEmptySubsequences: false).suffix(20).joined(separator: "\n")
-        return "--- last console lines (\(spec.consolePath.path)) ---\n\(tail)"
-    }
-
     /// The transient domain: direct kernel boot, pinning in `<cputune>`, the serial console to a
     /// file, and QEMU user networking with the port forward (libvirt 9's own user-mode interface
     /// has no port forwarding without passt), passed through `<qemu:commandline>`.
     func domainXML() throws -> String {
-        guard let kernel = spec.manifest.artifacts["kernel"] else { throw RunnerError("the manifest lists no kernel") }
+        let kernel = try spec.kernelPath()
         func escape(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "'", with: "&apos;")
@@ -142,7 +144,7 @@ public final class LibvirtSession: VMSession {
         var cputune = ""
         for (vcpu, cpu) in spec.vcpuPins.enumerated() { cputune += "<vcpupin vcpu='\(vcpu)' cpuset='\(cpu)'/>" }
         if !spec.emulatorPins.isEmpty { cputune += "<emulatorpin cpuset='\(spec.emulatorPins.map(String.init).joined(separator: ","))'/>" }
-        let initrd = spec.manifest.artifacts["initramfs"].map { "<initrd>\(escape(spec.imageDirectory.appendingPathComponent($0.file).path))</initrd>" } ?? ""
+        let initrd = spec.initramfsPath.map { "<initrd>\(escape($0.path))</initrd>" } ?? ""
         let disk = spec.dataVolume.map {
             "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='\(escape($0.path))'/><target dev='vda' bus='virtio'/></disk>"
         } ?? ""
@@ -154,9 +156,9 @@ public final class LibvirtSession: VMSession {
           <cputune>\(cputune)</cputune>
           <os>
             <type arch='x86_64' machine='pc'>hvm</type>
-            <kernel>\(escape(spec.imageDirectory.appendingPathComponent(kernel.file).path))</kernel>
+            <kernel>\(escape(kernel.path))</kernel>
             \(initrd)
-            <cmdline>\(escape(spec.manifest.kernelCommandLine))</cmdline>
+            <cmdline>\(escape(spec.kernelCommandLine))</cmdline>
           </os>
           <cpu mode='\(spec.accelerator == .kvm ? "host-passthrough" : "maximum")' migratable='off'/>
           <on_poweroff>destroy</on_poweroff>
@@ -169,7 +171,7 @@ public final class LibvirtSession: VMSession {
           </devices>
           <qemu:commandline>
             <qemu:arg value='-netdev'/>
-            <qemu:arg value='user,id=net0,hostfwd=tcp:127.0.0.1:\(spec.hostPort)-:\(spec.guestPort)'/>
+            <qemu:arg value='\(escape(spec.netdev))'/>
             <qemu:arg value='-device'/>
             <qemu:arg value='virtio-net-pci,netdev=net0'/>
           </qemu:commandline>
@@ -180,13 +182,4 @@ public final class LibvirtSession: VMSession {
     private func lastError() -> String {
         virGetLastErrorMessage().map { String(cString: $0) } ?? "unknown error"
     }
-}
-
-/// What `swiftlet run` needs from a backend (QEMU directly, or libvirt).
-public protocol VMSession: AnyObject {
-    var spec: VMSpec { get }
-    func start(readyTimeout: TimeInterval, probeKVM: Bool) throws -> RunSession.Ready
-    func waitForExit(stopRequested: () -> Bool) -> Int32?
-    @discardableResult func shutdown(graceSeconds: TimeInterval) -> Int32
-    func failureDetails() -> String
 }

@@ -64,7 +64,7 @@ public enum Pinning {
     public static func parseList(_ text: String, hostCPUs: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [Int] {
         var cpus: [Int] = []
         for part in text.split(separator: ",") {
-            let bounds = part.split(separator: "-", maxSplits: 1).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let bounds = part.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard let low = bounds.first ?? nil, low >= 0, bounds.count == 1 || (bounds[1] ?? -1) >= low else {
                 throw RunnerError("bad CPU list '\(text)': expected numbers like 1,0 or 0-3")
             }

@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import ImageBuilder
 
@@ -28,7 +29,9 @@ public struct VMSpec: Sendable {
     public var accelerator: Accelerator = .tcg
     /// Host loopback port forwarded to the guest's server port.
     public var hostPort: Int
-    public var guestPort = 6379
+    /// Kernel parameters added to the image's command line (`swiftlet run --append`), e.g.
+    /// `swiftlet.port=7001 swiftlet.requirepass=secret` to override the baked-in configuration.
+    public var extraKernelParameters = ""
     /// Data volume (raw ext4) attached as the guest's /dev/vda; default: the image's own.
     public var dataVolume: URL?
     public var consolePath: URL
@@ -40,11 +43,17 @@ public struct VMSpec: Sendable {
         guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
             throw RunnerError("\(imageDirectory.path) is not an image: \(ImageBuild.manifestFile) is missing (build one with `swiftlet image build`)")
         }
+        let manifest: Manifest
         do {
             manifest = try Manifest.decode(data)
         } catch {
             throw RunnerError("\(manifestURL.path) cannot be read: \(error)")
         }
+        self.init(imageDirectory: imageDirectory, manifest: manifest, hostPort: hostPort, workDirectory: workDirectory, consolePath: consolePath)
+    }
+
+    public init(imageDirectory: URL, manifest: Manifest, hostPort: Int, workDirectory: URL, consolePath: URL? = nil) {
+        self.manifest = manifest
         self.imageDirectory = imageDirectory
         vcpus = manifest.recipe.vcpus
         memoryMiB = manifest.recipe.memoryMib
@@ -56,9 +65,36 @@ public struct VMSpec: Sendable {
         qmpSocketPath = workDirectory.appendingPathComponent("qmp.sock")
     }
 
+    /// The port the guest's server listens on: the image's (from its recipe), unless the extra
+    /// kernel parameters override it the way the appliance's init will read them.
+    public var guestPort: Int {
+        KernelParameters.value(of: "port", in: extraKernelParameters).flatMap { Int($0) } ?? manifest.guest.port
+    }
+
+    /// The console line that says the server listens.
+    public var readyLine: String { manifest.guest.readyLine }
+
+    /// The image's kernel command line plus `extraKernelParameters`.
+    public var kernelCommandLine: String {
+        extraKernelParameters.isEmpty ? manifest.kernelCommandLine : manifest.kernelCommandLine + " " + extraKernelParameters
+    }
+
+    public func kernelPath() throws -> URL {
+        guard let kernel = manifest.artifacts["kernel"] else { throw RunnerError("the manifest lists no kernel") }
+        return imageDirectory.appendingPathComponent(kernel.file)
+    }
+
+    /// Nil when the kernel embeds its initramfs.
+    public var initramfsPath: URL? {
+        manifest.artifacts["initramfs"].map { imageDirectory.appendingPathComponent($0.file) }
+    }
+
+    /// QEMU user networking: the host's loopback port forwarded to the guest's server port.
+    var netdev: String { "user,id=net0,hostfwd=tcp:127.0.0.1:\(hostPort)-:\(guestPort)" }
+
     /// The QEMU command line (without the program itself).
     public func qemuArguments() throws -> [String] {
-        guard let kernel = manifest.artifacts["kernel"] else { throw RunnerError("the manifest lists no kernel") }
+        let kernel = try kernelPath()
         let virtio = machine == .microvm ? "device" : "pci"
         var args = [
             // acpi=off: the appliance kernel has no ACPI; microvm then lists its virtio-mmio
@@ -74,13 +110,13 @@ public struct VMSpec: Sendable {
             "-no-reboot",
             "-serial", "file:\(consolePath.path)",
             "-qmp", "unix:\(qmpSocketPath.path),server=on,wait=off",
-            "-kernel", imageDirectory.appendingPathComponent(kernel.file).path,
-            "-append", manifest.kernelCommandLine,
-            "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:\(hostPort)-:\(guestPort)",
+            "-kernel", kernel.path,
+            "-append", kernelCommandLine,
+            "-netdev", netdev,
             "-device", "virtio-net-\(virtio),netdev=net0",
         ]
-        if let initramfs = manifest.artifacts["initramfs"] {
-            args += ["-initrd", imageDirectory.appendingPathComponent(initramfs.file).path]
+        if let initramfs = initramfsPath {
+            args += ["-initrd", initramfs.path]
         }
         if let dataVolume {
             args += ["-drive", "id=data,file=\(dataVolume.path),format=raw,if=none",

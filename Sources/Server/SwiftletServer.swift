@@ -102,7 +102,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             do {
                 let channel = try bootstrap.bind(host: host, port: port).wait()
                 channels.append(channel)
-                log.notice("Ready to accept connections tcp on \(host):\(channel.localAddress?.port ?? port)")
+                log.notice("\(ServerLog.ready) tcp on \(host):\(channel.localAddress?.port ?? port)")
             } catch {
                 if optional { continue }
                 throw ServerError("Could not create server TCP listening socket \(host):\(port): \(error)")

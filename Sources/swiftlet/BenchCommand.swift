@@ -54,7 +54,7 @@ extension Swiftlet {
         func run() throws {
             let say: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            for tool in ["redis-benchmark", "taskset"] where RunSession.findProgram(tool) == nil {
+            for tool in ["redis-benchmark", "taskset"] where TiedProcess.findProgram(tool) == nil {
                 throw ValidationError("\(tool) not found: install the Debian package \(tool == "taskset" ? "util-linux" : "redis-tools")")
             }
             let cpuList = try Pinning.parseList(cpus)
@@ -77,7 +77,7 @@ extension Swiftlet {
                                                        pipelines: depths, serverCPU: serverCPU, clientCPU: clientCPU))
             // The guest: one vCPU, it and QEMU's own threads on the server CPU, so the VM as a
             // whole gets the one core the host server gets.
-            var spec = try VMSpec(imageDirectory: imageURL, hostPort: RunSession.freePort(), workDirectory: work)
+            var spec = try VMSpec(imageDirectory: imageURL, hostPort: Loopback.freePort(), workDirectory: work)
             spec.vcpus = 1
             spec.vcpuPins = [serverCPU]
             spec.emulatorPins = [serverCPU]
@@ -86,7 +86,7 @@ extension Swiftlet {
             if let reason = decision.reason { say(reason) }
             let guest = try RunSession(spec: spec, log: say)
             say("booting the guest (console: \(spec.consolePath.path))")
-            let ready: RunSession.Ready
+            let ready: VMReady
             do {
                 ready = try guest.start(readyTimeout: 180, probeKVM: decision.probeKVM)
             } catch {
@@ -104,13 +104,13 @@ extension Swiftlet {
             }
             let hostServer = imageURL.appendingPathComponent(serverFile).path
             func startServer(_ name: String, _ argv: [String]) throws {
-                let port = RunSession.freePort()
-                try RunSession.checkPortFree(port)
+                let port = Loopback.freePort()
+                try Loopback.checkPortFree(port)
                 let process = try TiedProcess(["taskset", "-c", String(serverCPU)] + argv + ["--port", String(port), "--bind", "127.0.0.1", "--save", ""],
                                               logPath: work.appendingPathComponent("\(name).log"))
                 processes.append(process)
                 let deadline = Date().addingTimeInterval(30)
-                while !RunSession.ping(port: port) {
+                while !Loopback.ping(port: port) {
                     guard process.isRunning, Date() < deadline else { throw BenchError("\(name) server did not start (log: \(work.path)/\(name).log)") }
                     usleep(50_000)
                 }

@@ -57,16 +57,27 @@ extension Swiftlet {
         @Option(help: "Seconds to wait for the server to answer PING.")
         var readyTimeout: Double = 120
 
+        @Option(help: ArgumentHelp("Kernel parameters to add, e.g. 'swiftlet.port=7001 swiftlet.requirepass=secret' (overrides the image's configuration).",
+                                   valueName: "PARAMETERS"))
+        var append: String?
+
+        @Option(help: "Directory for the QMP socket and QEMU's log (default: a new temporary directory).")
+        var workDir: String?
+
+        @Flag(help: "Print the QEMU program and arguments this run would start, as JSON, and exit without booting (pinning is applied after start, through QMP).")
+        var printQemuArgs = false
+
         func run() throws {
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            let image = try imageDir.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL } ?? Self.defaultImage(cwd: cwd)
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-run-\(getpid())")
+            let image = try imageDir.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL } ?? Self.defaultImage(cwd: cwd, progressTo: printQemuArgs ? .standardError : .standardOutput)
+            let work = workDir.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL }
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-run-\(getpid())")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: work.appendingPathComponent("qmp.sock")) }
             let say: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
 
             var spec = try VMSpec(imageDirectory: image, hostPort: port, workDirectory: work,
                                   consolePath: console.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL })
+            if let append { spec.extraKernelParameters = append }
             if let vcpus { spec.vcpus = vcpus }
             if let memory { spec.memoryMiB = memory }
             if let data { spec.dataVolume = URL(fileURLWithPath: data, relativeTo: cwd).standardizedFileURL }
@@ -81,6 +92,11 @@ extension Swiftlet {
             if let emulatorPin { spec.emulatorPins = try Pinning.parseList(emulatorPin) }
             guard let decision = AcceleratorChoice.resolve(accel) else { throw ValidationError("--accel must be auto, kvm or tcg") }
             spec.accelerator = decision.accelerator
+            if printQemuArgs {
+                try Self.printLaunch(spec)
+                return
+            }
+            defer { try? FileManager.default.removeItem(at: work.appendingPathComponent("qmp.sock")) }
             if let reason = decision.reason { say(reason) }
 
             // Ctrl-C and SIGTERM ask for an orderly stop; QEMU is in its own process group and
@@ -102,7 +118,7 @@ extension Swiftlet {
             default: throw ValidationError("--backend must be qemu or libvirt")
             }
             say("console: \(spec.consolePath.path)")
-            let ready: RunSession.Ready
+            let ready: VMReady
             do {
                 ready = try session.start(readyTimeout: readyTimeout, probeKVM: decision.probeKVM)
             } catch {
@@ -125,16 +141,32 @@ extension Swiftlet {
             _ = sources
         }
 
+        /// `--print-qemu-args`: what the test helpers and scripts start instead of building their
+        /// own QEMU command line (one definition of the VM, here in VMSpec).
+        static func printLaunch(_ spec: VMSpec) throws {
+            let launch: [String: Any] = [
+                "program": try RunSession.qemuProgram(),
+                "arguments": try spec.qemuArguments(),
+                "console": spec.consolePath.path,
+                "qmp": spec.qmpSocketPath.path,
+                "host_port": spec.hostPort,
+                "guest_port": spec.guestPort,
+                "ready_line": spec.readyLine,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: launch, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        }
+
         /// Builds the memonly image, or reuses it when nothing it is made of changed (the build
         /// is incremental: cached kernel, up-to-date server, deterministic initramfs).
-        static func defaultImage(cwd: URL) throws -> URL {
+        static func defaultImage(cwd: URL, progressTo progress: FileHandle = .standardOutput) throws -> URL {
             guard let root = Image.Build.findPackageRoot(from: cwd) else {
                 throw ValidationError("no IMAGE_DIR given and not inside the Swiftlet package to build the default image")
             }
             let output = root.appendingPathComponent(".build-image/memonly")
             let options = ImageBuild.Options(packageRoot: root, recipe: root.appendingPathComponent("Images/memonly.toml"),
                                              output: output, cacheRoot: ImageBuild.defaultCacheRoot)
-            _ = try ImageBuild(options: options).run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+            _ = try ImageBuild(options: options).run { progress.write(Data(($0 + "\n").utf8)) }
             return output
         }
     }

@@ -22,7 +22,7 @@ final class ApplianceTests: XCTestCase {
     }
 
     func testKernelParameterSplitting() {
-        let params = Appliance.kernelParameters("a b=1  \"c=x y\" d=\"p q\" e=")
+        let params = KernelParameters.split("a b=1  \"c=x y\" d=\"p q\" e=")
         XCTAssertEqual(params.map(\.name), ["a", "b", "c", "d", "e"])
         XCTAssertEqual(params.map(\.value), [nil, "1", "x y", "p q", ""])
     }

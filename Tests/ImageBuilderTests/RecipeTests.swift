@@ -91,6 +91,27 @@ final class RecipeTests: XCTestCase {
         XCTAssertTrue(bad?.message.hasPrefix("field `server.port`") ?? false, "\(String(describing: bad))")
     }
 
+    /// The port the guest listens on, as its init will load it: `[server] port`, overridden by
+    /// a `swiftlet.port=` on the kernel command line; the manifest records it for runners.
+    func testGuestPort() throws {
+        XCTAssertEqual(try Recipe(parsing: minimal, file: "t.toml").guestPort, 6379)
+        XCTAssertEqual(try Recipe(parsing: minimal + "\n[server]\nport = 7000\n", file: "t.toml").guestPort, 7000)
+        let overridden = """
+            [vm]
+            cmdline = "console=ttyS0 swiftlet.port=7001"
+            [server]
+            port = 7000
+            """
+        XCTAssertEqual(try Recipe(parsing: overridden, file: "t.toml").guestPort, 7001)
+        XCTAssertEqual(error(minimal + "\n[server]\nport = 0\n"),
+                       RecipeError(file: "Images/t.toml", line: 4,
+                                   message: "port 0 leaves the appliance without a TCP listener, and a VM has no other way in"))
+        // A directive on the kernel command line is checked like one in [server].
+        XCTAssertEqual(error("[vm]\ncmdline = \"console=ttyS0 swiftlet.port=abc\"\n"),
+                       RecipeError(file: "Images/t.toml", line: 2,
+                                   message: "field `vm.cmdline`: 'port abc': argument couldn't be parsed into an integer - 'port'"))
+    }
+
     func testSyntaxErrors() {
         XCTAssertEqual(error("[vm]\ncmdline = \"open\n")?.message, "unterminated string")
         XCTAssertEqual(error("[vm\n")?.message, "expected `]`")

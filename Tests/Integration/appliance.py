@@ -1,11 +1,14 @@
 """Boot a Swiftlet appliance image under QEMU and wait until it answers PING.
 
-A small, reusable piece for tests (and the reference for the coming `swiftlet run`): it reads
-the image's manifest.json for the kernel command line, memory and vCPUs, forwards a free
-loopback port to the guest's 6379 through QEMU user networking, sends the serial console to a
-file, and detects readiness from the server's "Ready to accept connections" console line
-before it touches the port: probing a forwarded port before the guest listens makes QEMU's
-user networking accept on the host side and stall the connection for seconds.
+A small, reusable piece for tests and scripts. It does not build a QEMU command line of its
+own: `swiftlet run IMAGE --print-qemu-args` says what to start (the same `VMSpec` the runner
+boots), including the guest's port and ready line from the image's manifest.json. This helper
+only starts that process itself, so a test can watch it end (a guest that powers off, a fatal
+configuration error) without a runner in between. It detects readiness from the server's ready
+line on the serial console before it touches the port: probing a forwarded port before the
+guest listens makes QEMU's user networking accept on the host side and stall the connection.
+
+Tool: $SWIFTLET_TOOL (default <repo>/.build/debug/swiftlet, which `swift build` produces).
 """
 
 import json
@@ -19,14 +22,13 @@ import time
 
 from helpers import free_port
 
-READY_LINE = b"Ready to accept connections"
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def qemu_binary():
-    path = shutil.which("qemu-system-x86_64")
-    if path is None:
-        raise RuntimeError("qemu-system-x86_64 not found: sudo apt-get install qemu-system-x86 "
-                           "(or run Scripts/setup-debian.sh)")
+def tool():
+    path = os.environ.get("SWIFTLET_TOOL") or str(REPO_ROOT / ".build" / "debug" / "swiftlet")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"swiftlet tool not found: {path} (swift build --product swiftlet, or set SWIFTLET_TOOL)")
     return path
 
 
@@ -36,50 +38,36 @@ class ApplianceVM:
     machine: "microvm" (virtio over MMIO, no PCI or firmware tables to probe: the fastest boot)
              or "pc" (virtio over PCI).
     accel:   "tcg" (software emulation; what these development machines can run) or "kvm".
+    extra_cmdline: kernel parameters added to the image's (`swiftlet run --append`).
     """
 
     def __init__(self, image_dir, memory_mib=None, vcpus=None, machine="microvm", accel="tcg",
                  port=None, extra_cmdline=""):
         self.image_dir = pathlib.Path(image_dir)
-        self.manifest = json.loads((self.image_dir / "manifest.json").read_text())
-        self.memory_mib = memory_mib or self.manifest["recipe"]["memory_mib"]
-        self.vcpus = vcpus or self.manifest["recipe"]["vcpus"]
-        self.machine = machine
-        self.accel = accel
         self.port = port or free_port()
-        self.cmdline = (self.manifest["kernel_command_line"] + " " + extra_cmdline).strip()
         self.workdir = pathlib.Path(tempfile.mkdtemp(prefix="swiftlet-vm-"))
-        self.console_path = self.workdir / "console.log"
+        args = [tool(), "run", str(self.image_dir), "--print-qemu-args", "--port", str(self.port),
+                "--machine", machine, "--accel", accel, "--work-dir", str(self.workdir),
+                "--console", str(self.workdir / "console.log")]
+        if memory_mib:
+            args += ["--memory", str(memory_mib)]
+        if vcpus:
+            args += ["--vcpus", str(vcpus)]
+        if extra_cmdline:
+            args += ["--append", extra_cmdline]
+        result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise RuntimeError(f"$ {' '.join(args)}\n{result.stdout}{result.stderr}")
+        self.launch = json.loads(result.stdout)
+        self.console_path = pathlib.Path(self.launch["console"])
+        self.guest_port = self.launch["guest_port"]
+        self.ready_line = self.launch["ready_line"].encode()
         self.proc = None
         self.started_at = None
 
     def command(self):
-        artifacts = self.manifest["artifacts"]
-        virtio = "device" if self.machine == "microvm" else "pci"
-        # acpi=off: the kernel has no ACPI, and without it microvm lists its virtio-mmio devices
-        # on the kernel command line (virtio_mmio.device=...), which the kernel does read.
-        machine = "microvm,x-option-roms=off,acpi=off" if self.machine == "microvm" else "pc"
-        cmd = [
-            qemu_binary(), "-M", machine, "-accel", self.accel,
-            # "max" under TCG offers RDRAND, which seeds the kernel's random generator at once
-            # (the Swift runtime's random numbers would otherwise wait for entropy).
-            "-cpu", "max" if self.accel == "tcg" else "host",
-            "-m", str(self.memory_mib), "-smp", str(self.vcpus),
-            "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",
-            # The guest ends itself with a reboot (it has no ACPI to power off with): exit then.
-            "-no-reboot",
-            "-serial", f"file:{self.console_path}",
-            "-kernel", str(self.image_dir / artifacts["kernel"]["file"]),
-            "-append", self.cmdline,
-            "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{self.port}-:6379",
-            "-device", f"virtio-net-{virtio},netdev=net0",
-        ]
-        if "initramfs" in artifacts:
-            cmd += ["-initrd", str(self.image_dir / artifacts["initramfs"]["file"])]
-        if "data" in artifacts:
-            cmd += ["-drive", f"id=data,file={self.image_dir / artifacts['data']['file']},format=raw,if=none",
-                    "-device", f"virtio-blk-{virtio},drive=data"]
-        return cmd
+        return [self.launch["program"], *self.launch["arguments"]]
 
     def start(self):
         self.started_at = time.monotonic()
@@ -96,7 +84,7 @@ class ApplianceVM:
     def wait_ready(self, timeout=60.0):
         """Waits for the ready line, then for a PONG; returns seconds from start to PONG."""
         deadline = self.started_at + timeout
-        while READY_LINE not in self.console().encode():
+        while self.ready_line not in self.console().encode():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"QEMU exited ({self.proc.returncode}) before the server was ready:\n{self.describe()}")
             if time.monotonic() > deadline:
@@ -110,6 +98,8 @@ class ApplianceVM:
                         return time.monotonic() - self.started_at
             except OSError:
                 pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"QEMU exited ({self.proc.returncode}) before answering PING:\n{self.describe()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no PONG within {timeout} s:\n{self.describe()}")
             time.sleep(0.05)

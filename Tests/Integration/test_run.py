@@ -2,6 +2,7 @@
 through the forwarded port, orderly stop on SIGTERM, no QEMU left behind even when the runner is
 killed, and the failures a user meets (port in use, a guest that never becomes ready)."""
 
+import json
 import os
 import pathlib
 import re
@@ -15,6 +16,7 @@ import pytest
 import redis
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from appliance import ApplianceVM  # noqa: E402
 from helpers import free_port, wait_until  # noqa: E402
 from test_image import build_image, tool  # noqa: E402
 
@@ -191,20 +193,15 @@ LIBVIRTD_UP = pathlib.Path(__file__).resolve().parents[2] / "Scripts" / "libvirt
 
 
 @pytest.fixture(scope="module")
-def libvirt_image(image, tmp_path_factory):
-    """libvirtd up (Scripts/libvirtd-up.sh), and the image where libvirt's QEMU user can read it
-    (pytest's temporary directories are private to root)."""
+def libvirt_image(image):
+    """libvirtd up (Scripts/libvirtd-up.sh), and the image where pytest put it: below
+    /tmp/pytest-of-root, mode 0700, which libvirt's QEMU user cannot search. The runner has to
+    make that work (it stages the files), as it must for any `mktemp -d` or home directory."""
     result = subprocess.run([str(LIBVIRTD_UP)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    import shutil
-    import tempfile
-    public = pathlib.Path(tempfile.mkdtemp(prefix="swiftlet-libvirt-"))
-    public.chmod(0o755)
-    target = public / "image"
-    shutil.copytree(image, target)
-    target.chmod(0o755)
-    yield target
-    shutil.rmtree(public, ignore_errors=True)
+    closed = [p for p in image.parents if p.stat().st_mode & 0o001 == 0]
+    assert closed, f"the test means to boot from a directory others cannot search; {image} has none above it"
+    return image
 
 
 def libvirt_domains():
@@ -212,10 +209,15 @@ def libvirt_domains():
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
-def test_libvirt_backend_pins_serves_and_stops(libvirt_image):
-    r = Runner(libvirt_image, "--backend", "libvirt", "--pin", "1", "--emulator-pin", "0")
+def test_libvirt_backend_pins_serves_and_stops(libvirt_image, tmp_path):
+    tmp_path.chmod(0o700)
+    console = tmp_path / "console.log"
+    r = Runner(libvirt_image, "--backend", "libvirt", "--pin", "1", "--emulator-pin", "0", "--console", str(console))
     try:
         ready = r.wait_for(r"^ready ")
+        staged = [l for l in r.lines if l.startswith("staged the image in /var/lib/libvirt/swiftlet/")]
+        assert staged and "cannot search" in staged[0] and "(mode 700)" in staged[0], r.lines
+        assert "Ready to accept connections" in console.read_text()
         assert re.search(r"\(accel=(tcg|kvm), vcpu0->cpu1\)", ready), ready
         name = f"swiftlet-{r.proc.pid}-{r.port}"
         assert name in libvirt_domains()
@@ -229,6 +231,9 @@ def test_libvirt_backend_pins_serves_and_stops(libvirt_image):
         assert r.proc.wait(timeout=60) == 0
         assert name not in libvirt_domains()
         assert not alive(qemu)
+        assert not pathlib.Path(f"/var/lib/libvirt/swiftlet/{name}").exists(), "the staged image outlived the run"
+        # libvirt gave the files to its QEMU user for the domain's lifetime, then back.
+        assert (libvirt_image / "bzImage").stat().st_uid == 0
     finally:
         r.kill()
 
@@ -245,3 +250,60 @@ def test_libvirt_domain_dies_with_a_killed_runner(libvirt_image):
         assert qemus_forwarding(r.port) == []
     finally:
         r.kill()
+
+
+NON_DEFAULT_RECIPE = """
+description = "memonly on port 7000"
+[vm]
+vcpus = 1
+memory_mib = 128
+cmdline = "console=ttyS0 quiet panic=-1 reboot=t random.trust_cpu=on ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off"
+[server]
+port = 7000
+save = ""
+io-threads = 1
+"""
+
+
+def test_recipe_on_a_non_default_port_is_reachable(tmp_path):
+    """A recipe's port is the guest's port: the manifest records it, and `swiftlet run`, its
+    --append override and the test helper (through --print-qemu-args) all forward to it."""
+    recipe = tmp_path / "port7000.toml"
+    recipe.write_text(NON_DEFAULT_RECIPE)
+    out = tmp_path / "port7000"
+    cmd = [tool(), "image", "build", "--recipe", str(recipe), "--output", str(out),
+           "--package-path", str(pathlib.Path(__file__).resolve().parents[2])]
+    if os.environ.get("SWIFTLET_STATIC_SERVER"):
+        cmd += ["--server", os.environ["SWIFTLET_STATIC_SERVER"]]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format"] == 2
+    assert manifest["guest"] == {"port": 7000, "ready_line": "Ready to accept connections"}
+
+    r = Runner(out)
+    try:
+        r.wait_for(r"^ready ")
+        c = redis.Redis(port=r.port, decode_responses=True, socket_timeout=30)
+        assert c.config_get("port") == {"port": "7000"}
+        assert c.set("k", "v") and c.get("k") == "v"
+        r.proc.send_signal(signal.SIGTERM)
+        assert r.proc.wait(timeout=60) == 0
+    finally:
+        r.kill()
+
+    launch = json.loads(subprocess.run([tool(), "run", str(out), "--print-qemu-args", "--port", "6399",
+                                        "--append", "swiftlet.port=7001"],
+                                       capture_output=True, text=True, timeout=60, check=True).stdout)
+    assert launch["guest_port"] == 7001 and launch["host_port"] == 6399
+    assert "user,id=net0,hostfwd=tcp:127.0.0.1:6399-:7001" in launch["arguments"]
+    assert launch["arguments"][launch["arguments"].index("-append") + 1].endswith(" swiftlet.port=7001")
+
+    vm = ApplianceVM(out, extra_cmdline="swiftlet.port=7001")
+    try:
+        vm.start()
+        vm.wait_ready(timeout=READY_TIMEOUT)
+        c = redis.Redis(port=vm.port, decode_responses=True, socket_timeout=30)
+        assert c.config_get("port") == {"port": "7001"}, vm.describe()
+    finally:
+        vm.stop()
