@@ -79,7 +79,31 @@ public enum SnapshotFile {
         }
     }
 
-    private static func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer, path: String) throws {
+    /// Replaces `path` with `bytes` crash-safely (temporary file, fsync, rename, directory
+    /// fsync): the append-only file's manifest switches this way.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let directory = parentDirectory(of: path)
+        let temp = directory + "/temp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw PersistenceError("Can't open \(temp): \(errorText())") }
+        do {
+            defer { close(fd) }
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
+            guard fsync(fd) == 0 else { throw PersistenceError("Failed to fsync \(temp): \(errorText())") }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        guard rename(temp, path) == 0 else {
+            let reason = errorText()
+            unlink(temp)
+            throw PersistenceError("Can't rename \(temp) to \(path): \(reason)")
+        }
+        syncDirectory(directory)
+    }
+
+    /// Writes all of `chunk` to `fd` (retrying short writes and EINTR).
+    public static func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer, path: String) throws {
         var offset = 0
         while offset < chunk.count {
             let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
@@ -91,14 +115,14 @@ public enum SnapshotFile {
         }
     }
 
-    private static func syncDirectory(_ directory: String) {
+    public static func syncDirectory(_ directory: String) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
         fsync(fd)
         close(fd)
     }
 
-    static func parentDirectory(of path: String) -> String {
+    public static func parentDirectory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
