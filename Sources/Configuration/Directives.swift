@@ -55,9 +55,23 @@ extension Config {
                   "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
                   validate: Config.validateOutputLimits),
         Directive("hz", .integer(min: 1, max: 500), "10"),
+        // The append-only file (Server/AppendOnly.swift, Docs/persistence.md). `bounded` and
+        // `appendfsync-max-unsynced` are Swiftlet's own: replies may leave before the sync, but
+        // never more than N acknowledged writes are un-synced.
         Directive("appendonly", .bool, "no"),
-        Directive("appendfsync", .oneOf(["always", "everysec", "no"]), "everysec"),
-        Directive("appendfilename", .string, "appendonly.aof", mutable: false),
+        Directive("appendfsync", .oneOf(["always", "everysec", "no", "bounded"]), "everysec"),
+        Directive("appendfsync-max-unsynced", .integer(min: 1, max: 1_000_000), "2"),
+        Directive("appendfilename", .string, "appendonly.aof", mutable: false,
+                  validate: { $0.contains("/") ? "appendfilename can't be a path, just a filename" : nil }),
+        Directive("appenddirname", .string, "appendonlydir", mutable: false,
+                  validate: { $0.contains("/") ? "appenddirname can't be a path, just a dirname" : nil }),
+        Directive("aof-load-truncated", .bool, "yes"),
+        // The base is always an RDB here; a base of commands is not written (yet).
+        Directive("aof-use-rdb-preamble", .bool, "yes",
+                  validate: { $0 == "no" ? "aof-use-rdb-preamble no is not supported: Swiftlet writes the AOF base as an RDB (it loads either kind)" : nil }),
+        Directive("auto-aof-rewrite-percentage", .integer(min: 0, max: Int(Int32.max)), "100"),
+        Directive("auto-aof-rewrite-min-size", .memory, "67108864"),
+        Directive("no-appendfsync-on-rewrite", .bool, "no"),
         Directive("daemonize", .bool, "no", mutable: false),
         Directive("protected-mode", .bool, "yes"),
         Directive("maxmemory", .memory, "0"),

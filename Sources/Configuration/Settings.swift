@@ -27,6 +27,9 @@ extension Setting where Value == Int {
     public static var clientQueryBufferLimit: Self { .init("client-query-buffer-limit") }
     public static var maxMemory: Self { .init("maxmemory") }
     public static var rdbKeySaveDelay: Self { .init("rdb-key-save-delay") }
+    public static var appendFsyncMaxUnsynced: Self { .init("appendfsync-max-unsynced") }
+    public static var autoAOFRewritePercentage: Self { .init("auto-aof-rewrite-percentage") }
+    public static var autoAOFRewriteMinSize: Self { .init("auto-aof-rewrite-min-size") }
 }
 
 extension Setting where Value == Bool {
@@ -35,6 +38,9 @@ extension Setting where Value == Bool {
     public static var rdbCompression: Self { .init("rdbcompression") }
     public static var rdbChecksum: Self { .init("rdbchecksum") }
     public static var stopWritesOnBgsaveError: Self { .init("stop-writes-on-bgsave-error") }
+    public static var appendOnly: Self { .init("appendonly") }
+    public static var aofLoadTruncated: Self { .init("aof-load-truncated") }
+    public static var noAppendfsyncOnRewrite: Self { .init("no-appendfsync-on-rewrite") }
 }
 
 extension Setting where Value == String {
@@ -47,6 +53,9 @@ extension Setting where Value == String {
     public static var dir: Self { .init("dir") }
     public static var dbFilename: Self { .init("dbfilename") }
     public static var maxMemoryPolicy: Self { .init("maxmemory-policy") }
+    public static var appendFsync: Self { .init("appendfsync") }
+    public static var appendFilename: Self { .init("appendfilename") }
+    public static var appendDirname: Self { .init("appenddirname") }
 }
 
 /// The client classes of `client-output-buffer-limit` (Redis still spells the replica class
