@@ -132,7 +132,7 @@ public final class BlockingRegistry: Sendable {
                 case .served:
                     remove(waiter)
                     runtime.publishCounters(&ctx)
-                    waiter.client.connection?.unblock(with: ctx.out.buffer)
+                    waiter.client.connection?.unblock(with: ctx.out.buffer, durability: ctx.durabilityTicket)
                     pending.append(contentsOf: ctx.readyKeys)
                     continue
                 }

@@ -10,8 +10,9 @@ public protocol ClientConnection: AnyObject, Sendable {
     /// Sends a pub/sub message; encoded by the connection in its own protocol version.
     func deliver(_ message: PushMessage)
     /// A blocked command was served (or timed out): `reply` is its encoded reply (encoded for the
-    /// client's protocol by the server that served it). Processing of queued input resumes.
-    func unblock(with reply: ByteBuffer)
+    /// client's protocol by the server that served it), to be sent once the durability ticket of
+    /// what it changed is released (0: at once). Processing of queued input resumes.
+    func unblock(with reply: ByteBuffer, durability: UInt64)
     /// Closes the connection after flushing what is already queued (CLIENT KILL).
     func kill()
 }

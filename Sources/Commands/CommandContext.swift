@@ -46,6 +46,10 @@ public struct CommandContext {
     public var propagated: [PropagatedCommand] = []
     /// Set when the running handler recorded its own propagated form (or none).
     public var propagationRecorded = false
+    /// The highest durability ticket the propagation sink gave this context's writes: its
+    /// replies wait until the sink releases it (see `PropagationSink.propagate`). The connection
+    /// resets it once its replies have left.
+    public var durabilityTicket: UInt64 = 0
     /// True when run from EXEC: blocking commands must not block.
     public var inTransaction = false
     /// Set when a blocked client is being served: a blocking command that still finds nothing

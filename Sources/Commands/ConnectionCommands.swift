@@ -306,7 +306,7 @@ extension CommandTable {
               ctx.server.blocking.cancel(waiter) else { return ctx.out.integer(0) }
         var reply = ReplyWriter(buffer: ByteBuffer(), proto: waiter.proto)
         if asError { reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { reply.nullArray() }
-        target.connection?.unblock(with: reply.buffer)
+        target.connection?.unblock(with: reply.buffer, durability: 0)
         ctx.out.integer(1)
     }
 

@@ -243,6 +243,8 @@ extension CommandTable {
         case .found(.outOfRange): ctx.out.error("ERR increment would produce NaN or Infinity")
         case .found(.stored(let text)):
             ctx.changed(args[1])
+            // The result as HSET, as Redis does: float formatting is not replayed.
+            ctx.propagate(.text("HSET"), .bytes(args[1]), .bytes(args[2]), .text(text))
             ctx.out.bulk(text)
         }
     }

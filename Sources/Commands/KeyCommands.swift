@@ -226,10 +226,16 @@ extension CommandTable {
         // No expiry counts as an infinite TTL for GT/LT.
         if gt && (current == 0 || at <= current) { return ctx.out.integer(0) }
         if lt && current != 0 && at >= current { return ctx.out.integer(0) }
+        // Propagated as the absolute PEXPIREAT, or as the DEL an expiry in the past amounts to.
         if at <= ctx.now {
             ctx.delete(key)
+            ctx.propagate(.text("DEL"), .bytes(key))
         } else {
             ctx.setExpire(key, at: at)
+            // The NX/XX/GT/LT flags stay, as Redis 7.0 writes them.
+            if ctx.server.propagating {
+                ctx.propagate(as: [ByteBuffer(string: "PEXPIREAT"), key, ByteBuffer(string: String(at))] + ctx.args.dropFirst(3))
+            }
         }
         ctx.out.integer(1)
     }

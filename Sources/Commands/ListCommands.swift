@@ -393,6 +393,8 @@ extension CommandTable {
             case .list:
                 guard case .found(let elements) = ctx.modify(key, as: .list, create: false, { end.pop(from: &$0, upTo: count ?? 1) }) else { continue }
                 ctx.changed(key, count: elements.count)
+                // As Redis: the key that was chosen, popped with a count (also for BLMPOP).
+                ctx.propagate(.text(end == .left ? "LPOP" : "RPOP"), .bytes(key), .number(Int64(elements.count)))
                 ctx.out.array(2)
                 ctx.out.bulk(key)
                 ctx.replyBulks(elements)
@@ -424,6 +426,7 @@ extension CommandTable {
                 guard case .found(let popped) = ctx.modify(key, as: .list, create: false, { end.pop(from: &$0) }),
                       let element = popped else { continue }
                 ctx.changed(key)
+                ctx.propagate(.text(end == .left ? "LPOP" : "RPOP"), .bytes(key))
                 ctx.out.array(2)
                 ctx.out.bulk(key)
                 ctx.out.bulk(element)
@@ -453,7 +456,11 @@ extension CommandTable {
             return ctx.blockOrTimeOut(keys: [ctx.args[1]], timeoutMillis: timeout)
         }
         switch move(&ctx, from: from, to: to) {
-        case .moved(let element): ctx.out.bulk(element)
+        case .moved(let element):
+            // The non-blocking form: replayed, it must not wait (Redis propagates LMOVE/RPOPLPUSH).
+            ctx.propagate(.text("LMOVE"), .bytes(ctx.args[1]), .bytes(ctx.args[2]),
+                          .text(from == .left ? "LEFT" : "RIGHT"), .text(to == .left ? "LEFT" : "RIGHT"))
+            ctx.out.bulk(element)
         case .wrongType: ctx.replyWrongType()
         case .sourceMissing:
             // Inside MULTI Redis answers BLMOVE with the null string, not the null array that

@@ -2,7 +2,7 @@ import NIOCore
 import Keyspace
 import RESP
 
-/// Snapshot commands: SAVE, BGSAVE, LASTSAVE and DEBUG RELOAD. They run with every shard lock
+/// Snapshot commands: SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE and DEBUG RELOAD. They run with every shard lock
 /// held (`wholeKeyspace`), take the snapshot there, so that it is exactly the state between two
 /// commands, and leave the writing to the server (`ServerHooks`).
 extension CommandTable {
@@ -24,6 +24,14 @@ extension CommandTable {
                 ctx.out.error(error)
             } else {
                 ctx.out.simple("Background saving started")
+            }
+        },
+        Command("bgrewriteaof", arity: 1, flags: [.admin, .noscript, .wholeKeyspace], group: "server",
+                summary: "Asynchronously rewrites the append-only file to disk.") { ctx in
+            if let error = ctx.server.hooks.rewriteAppendOnlyFile(ctx.keyspace.snapshotHoldingLocks(now: ctx.now)) {
+                ctx.out.error(error)
+            } else {
+                ctx.out.simple("Background append only file rewriting started")
             }
         },
         Command("lastsave", arity: 1, flags: [.noKeyspace, .fast, .loading, .stale], group: "server",

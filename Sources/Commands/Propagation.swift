@@ -31,7 +31,11 @@ public protocol PropagationSink: AnyObject, Sendable {
     /// The effects of one command (one EXEC, one blocked command served, one expired key). More
     /// than one command arrives wrapped in MULTI ... EXEC (as Redis 7.0 propagates them), so
     /// a consumer that replays them applies all or none.
-    func propagate(_ commands: [PropagatedCommand])
+    ///
+    /// Returns a durability ticket: the command's reply may leave only once the sink says the
+    /// ticket is safe (the append-only file under `appendfsync always` holds replies until their
+    /// records are synced). 0: nothing to wait for.
+    func propagate(_ commands: [PropagatedCommand]) -> UInt64
 }
 
 extension ServerRuntime {
@@ -55,15 +59,22 @@ extension ServerRuntime {
             commands.insert(PropagatedCommand(db: commands[0].db, "MULTI"), at: 0)
             commands.append(PropagatedCommand(db: commands[0].db, "EXEC"))
         }
-        sink.propagate(commands)
+        ctx.durabilityTicket = max(ctx.durabilityTicket, sink.propagate(commands))
     }
 
     /// A key that active expiry deleted, as the DEL that replays the deletion. Called with the
     /// key's shard locked.
     public func propagateExpiry(db: Int, key: ByteBuffer) {
         guard propagating, let sink = propagationSinkBox.withLockedValue({ $0 }) else { return }
-        sink.propagate([PropagatedCommand(db: db, args: [ByteBuffer(string: "DEL"), key.owned()])])
+        _ = sink.propagate([PropagatedCommand(db: db, args: [ByteBuffer(string: "DEL"), key.owned()])])
     }
+}
+
+/// One argument of a propagated command, for `CommandContext.propagate(_:)`.
+public enum PropagatedWord {
+    case text(String)
+    case bytes(ByteBuffer)
+    case number(Int64)
 }
 
 extension CommandContext {
@@ -74,6 +85,25 @@ extension CommandContext {
         propagationRecorded = true
         guard server.propagating else { return }
         propagated.append(PropagatedCommand(db: db, args: args.map { $0.owned() }))
+    }
+
+    /// `propagate(as:)` from words and argument buffers, built only while a sink listens.
+    public mutating func propagate(_ words: PropagatedWord...) {
+        propagationRecorded = true
+        guard server.propagating else { return }
+        propagated.append(PropagatedCommand(db: db, args: words.map { word in
+            switch word {
+            case .text(let t): return ByteBuffer(string: t)
+            case .bytes(let b): return b.owned()
+            case .number(let n): return ByteBuffer(string: String(n))
+            }
+        }))
+    }
+
+    /// `SET key value PXAT ms`: a write with an expiry, whatever unit the client used (Redis 7.0
+    /// propagates SET EX/PX/EXAT, SETEX and PSETEX this way).
+    public mutating func propagateSet(_ key: ByteBuffer, _ value: ByteBuffer, expireAt: Int64) {
+        propagate(.text("SET"), .bytes(key), .bytes(value), .text("PXAT"), .number(expireAt))
     }
 
     /// The running command propagates nothing of its own (EXEC: the commands it ran did).

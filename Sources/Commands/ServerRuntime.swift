@@ -35,6 +35,9 @@ public protocol ServerHooks: AnyObject, Sendable {
     func flushedAll(_ empty: KeyspaceSnapshot)
     /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE], with every shard lock held.
     func reload(save: Bool, flush: Bool, merge: Bool, changes: Int) -> String?
+    /// BGREWRITEAOF, with every shard lock held: new writes go to a new incr file from this
+    /// instant and the snapshot becomes the new base; nil once started, else the error reply.
+    func rewriteAppendOnlyFile(_ snapshot: KeyspaceSnapshot) -> String?
 }
 
 /// Process-wide counters (INFO stats).

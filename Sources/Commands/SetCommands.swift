@@ -127,6 +127,8 @@ extension CommandTable {
         case .wrongType: ctx.replyWrongType()
         case .found(let member):
             ctx.changed(key)
+            // The member chosen at random, so that replay removes the same one.
+            ctx.propagate(.text("SREM"), .bytes(key), .bytes(member))
             ctx.out.bulk(member)
         }
     }
@@ -137,10 +139,12 @@ extension CommandTable {
         }
         let key = ctx.args[1]
         let count = Int(requested)
+        var everything = false
         let access = ctx.modify(key, as: .set, create: false) { (set: inout SetValue) -> [ByteBuffer] in
             if count == 0 { return [] }
             if count >= set.count {
                 // Everything goes: the key is deleted when the body leaves the set empty.
+                everything = true
                 let all = Array(set)
                 set.removeAll()
                 return all
@@ -155,7 +159,16 @@ extension CommandTable {
         case .missing: ctx.out.set(0)
         case .wrongType: ctx.replyWrongType()
         case .found(let popped):
-            if !popped.isEmpty { ctx.changed(key, count: popped.count) }
+            if !popped.isEmpty {
+                ctx.changed(key, count: popped.count)
+                // As Redis 7.0: DEL when the whole set went, else one SREM per member chosen
+                // (several commands, so they leave wrapped in MULTI/EXEC).
+                if everything {
+                    ctx.propagate(.text("DEL"), .bytes(key))
+                } else if ctx.server.propagating {
+                    for member in popped { ctx.propagate(.text("SREM"), .bytes(key), .bytes(member)) }
+                }
+            }
             ctx.out.set(popped.count)
             for member in popped { ctx.out.bulk(member) }
         }

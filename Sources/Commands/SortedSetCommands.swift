@@ -493,6 +493,13 @@ extension CommandTable {
         }
         guard case .found(let popped) = access else { return ctx.replyWrongType() }
         ctx.changed(key)
+        // BZPOP*, ZMPOP, BZMPOP: the key chosen, as the plain pop (which never blocks); with a
+        // count for the MPOPs, without for BZPOPMIN/BZPOPMAX, as Redis 7.0 writes them.
+        if shape == .keyFlat {
+            ctx.propagate(.text(max ? "ZPOPMAX" : "ZPOPMIN"), .bytes(key))
+        } else if shape == .keyNested {
+            ctx.propagate(.text(max ? "ZPOPMAX" : "ZPOPMIN"), .bytes(key), .number(Int64(popped.count)))
+        }
         switch shape {
         case .flat: ctx.out.array(popped.count * 2)
         case .pairs: ctx.out.array(popped.count)

@@ -67,6 +67,7 @@ extension CommandTable {
         if options.condition == .none && !options.get {
             // Plain SET: no need to look at the old value first.
             ctx.setString(key, copyingArgument: 2, expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+            if let at = options.expireAt { ctx.propagateSet(key, ctx.args[2], expireAt: at) }
             return ctx.out.ok()
         }
         let old = ctx.entry(key)
@@ -79,6 +80,7 @@ extension CommandTable {
             return options.get ? reply(oldValue, &ctx) : ctx.out.null()
         }
         ctx.setString(key, copyingArgument: 2, expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+        if let at = options.expireAt { ctx.propagateSet(key, ctx.args[2], expireAt: at) }
         if options.get { reply(oldValue, &ctx) } else { ctx.out.ok() }
     }
 
@@ -96,6 +98,7 @@ extension CommandTable {
     private static func setWithExpiry(_ ctx: inout CommandContext, _ unit: ExpiryUnit) {
         guard let at = unit.absoluteMillis(ctx.args[2], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return }
         ctx.setString(ctx.args[1], copyingArgument: 3, expireAt: at)
+        ctx.propagateSet(ctx.args[1], ctx.args[3], expireAt: at)
         ctx.out.ok()
     }
 
@@ -127,11 +130,14 @@ extension CommandTable {
             if let at = options.expireAt {
                 if at <= ctx.now {
                     ctx.delete(key)   // an expiry in the past deletes, as Redis does
+                    ctx.propagate(.text("DEL"), .bytes(key))
                 } else {
                     ctx.setExpire(key, at: at)
+                    ctx.propagate(.text("PEXPIREAT"), .bytes(key), .number(at))
                 }
             } else if options.persist, let entry = ctx.entry(key), entry.expireAt != 0 {
                 ctx.setExpire(key, at: 0)
+                ctx.propagate(.text("PERSIST"), .bytes(key))
             }
             ctx.out.bulk(value)
         }
@@ -311,7 +317,10 @@ extension CommandTable {
         let result = current + by
         guard result.isFinite else { return ctx.out.error("ERR increment would produce NaN or Infinity") }
         let text = formatLongDouble(result)
-        ctx.set(key, .string(ByteBuffer(string: text)), expireAt: expireAt)
+        let value = ByteBuffer(string: text)
+        ctx.set(key, .string(value), expireAt: expireAt)
+        // The result, not the increment: float formatting must not be replayed differently.
+        ctx.propagate(.text("SET"), .bytes(key), .bytes(value), .text("KEEPTTL"))
         ctx.out.bulk(text)
     }
 

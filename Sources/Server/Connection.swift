@@ -349,6 +349,11 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
             if flush { context.flush() }
             return
         }
+        // Replies to writes wait for the append-only file's policy (see AppendOnlyFile).
+        if ctx.durabilityTicket != 0 {
+            guard server.appendOnly.mayReply(ctx.durabilityTicket) else { return holdForDurability() }
+            ctx.durabilityTicket = 0
+        }
         runtime.stats.netOutputBytes.wrappingIncrement(by: ctx.out.buffer.readableBytes, ordering: .relaxed)
         // The buffer is handed to NIO and cleared afterwards, not before: when the socket takes
         // it all (the usual case) NIO has let go by then and the buffer is reused in place;
@@ -388,11 +393,40 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         context.close(promise: nil)
     }
 
-    /// Sends what is written (a protocol error, QUIT's OK), then closes.
+    /// Sends what is written (a protocol error, QUIT's OK), then closes; after the replies held
+    /// for the append-only file, when there are any.
     private func flushThenClose(_ context: ChannelHandlerContext) {
         enterClosing()
         flush(context)
+        if heldForDurability {
+            closeWhenReleased = true
+            return
+        }
         context.close(promise: nil)
+    }
+
+    // MARK: durability
+
+    /// Replies wait in `ctx.out` for the append-only file (appendfsync always / bounded).
+    private var heldForDurability = false
+    private var closeWhenReleased = false
+
+    private func holdForDurability() {
+        guard !heldForDurability else { return }
+        heldForDurability = true
+        server.appendOnly.hold(self, ticket: ctx.durabilityTicket, on: eventLoop)
+    }
+
+    /// On this connection's event loop, once the ticket it was held for may be answered: sends
+    /// what waited (which holds again if writes made since need a later sync).
+    func durabilityReached() {
+        heldForDurability = false
+        guard let context = channelContext else { return }
+        flush(context)
+        if closeWhenReleased && !heldForDurability {
+            closeWhenReleased = false
+            context.close(promise: nil)
+        }
     }
 
     /// Backpressure for a client that does not read its replies and has no output limit (Redis's
@@ -468,9 +502,10 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     }
 
     /// Ends the blocked state on the event loop: writes the reply and runs the queued input.
-    private func resume(with reply: ByteBuffer) {
+    private func resume(with reply: ByteBuffer, durability: UInt64 = 0) {
         guard let context = channelContext, case .blocked(_, let timer) = input else { return }
         timer?.cancel()
+        ctx.durabilityTicket = max(ctx.durabilityTicket, durability)
         input = .reading
         state.shared.withLockedValue { $0.blockedWaiter = nil }
         var reply = reply
@@ -481,8 +516,8 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
 
     // MARK: ClientConnection (any thread)
 
-    func unblock(with reply: ByteBuffer) {
-        eventLoop.execute { self.resume(with: reply) }
+    func unblock(with reply: ByteBuffer, durability: UInt64) {
+        eventLoop.execute { self.resume(with: reply, durability: durability) }
     }
 
     func deliver(_ message: PushMessage) {

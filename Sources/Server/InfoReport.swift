@@ -94,15 +94,7 @@ struct InfoReport {
                 ("lazyfree_pending_objects", "0"),
             ]
         case "persistence":
-            return server.snapshots.infoFields() + [
-                ("aof_enabled", "0"),
-                ("aof_rewrite_in_progress", "0"),
-                ("aof_rewrite_scheduled", "0"),
-                ("aof_last_rewrite_time_sec", "-1"),
-                ("aof_current_rewrite_time_sec", "-1"),
-                ("aof_last_bgrewrite_status", "ok"),
-                ("aof_last_write_status", "ok"),
-            ]
+            return server.snapshots.infoFields() + server.appendOnly.infoFields()
         case "stats":
             var hits = 0, misses = 0, expired = 0
             for shard in runtime.keyspace.shards {

@@ -17,6 +17,8 @@ final class ReplyFlusher {
     private var pending: [Connection] = []
     private var spare: [Connection] = []
     private var scheduled = false
+    /// Written before the round's replies leave: one write(2) for every write of the round.
+    var appendOnly: AppendOnlyFile?
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -36,6 +38,7 @@ final class ReplyFlusher {
 
     private func flushAll() {
         scheduled = false
+        if let appendOnly, appendOnly.hasUnwritten { appendOnly.writeBuffered() }
         // Swap buffers rather than copy: a flush can make a connection read again and re-queue.
         swap(&pending, &spare)
         for connection in spare { connection.flushQueuedReplies() }

@@ -274,12 +274,12 @@ final class Snapshots: @unchecked Sendable {
 }
 
 /// Owns the snapshot a background save is writing; emptied by the writer thread only.
-private final class SnapshotBox: @unchecked Sendable {
+final class SnapshotBox: @unchecked Sendable {
     var snapshot: KeyspaceSnapshot?
     init(_ snapshot: KeyspaceSnapshot) { self.snapshot = snapshot }
 }
 
-private extension String {
+extension String {
     init(format3 value: Double) {
         let thousandths = Int((value * 1000).rounded())
         let frac = String(thousandths % 1000)

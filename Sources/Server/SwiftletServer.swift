@@ -26,6 +26,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     private let expiry: ActiveExpiry
     private let shutdownPromise: EventLoopPromise<Void>
     let snapshots: Snapshots
+    /// The append-only file (off unless `appendonly yes`).
+    let appendOnly: AppendOnlyFile
     /// Random 40-hex-digit identity of this run (INFO run_id, replication id).
     let runID: String = (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
 
@@ -44,6 +46,9 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         expiry = ActiveExpiry(runtime: runtime)
         shutdownPromise = group.next().makePromise()
         snapshots = Snapshots(config: config, runtime: runtime, log: log)
+        appendOnly = AppendOnlyFile(config: config, runtime: runtime, log: log)
+        for flusher in flushers.values { flusher.appendOnly = appendOnly }
+        appendOnly.backgroundSaveInProgress = { [snapshots] in snapshots.inProgress }
         runtime.hooks = self
     }
 
@@ -57,8 +62,14 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             }
         }
         // Like Redis: the dataset is loaded before the first client can connect, and a damaged
-        // file stops the start (naming the file and offset) rather than starting empty.
-        try snapshots.loadAtStartup()
+        // file stops the start (naming the file and offset) rather than starting empty. With
+        // `appendonly yes` the append-only file wins over the RDB, even when it does not exist
+        // yet (then the server starts empty and creates it, as Redis 7.0 does).
+        if config[.appendOnly] {
+            try loadAppendOnlyFile()
+        } else {
+            try snapshots.loadAtStartup()
+        }
         let acceptOrder = AcceptOrder(clients: runtime.clients)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
@@ -111,6 +122,42 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         guard !channels.isEmpty else { throw ServerError("No address could be bound (bind \(config[.bind]))") }
         expiry.start(on: group.next(), hz: config[.hz], enabled: runtime.activeExpireEnabled)
         snapshots.startSaveRules(on: group.next())
+        startAutoRewrite(on: group.next())
+    }
+
+    /// The AOF directory: `appenddirname` in the working directory (`dir`), as an absolute path
+    /// so that a later CONFIG SET dir does not split one AOF across two directories.
+    private var appendOnlyDirectory: String { currentDirectory() + "/" + config[.appendDirname] }
+
+    private func loadAppendOnlyFile() throws {
+        let start = monotonicMillis()
+        let loader = AOFLoader(directory: appendOnlyDirectory, prefix: config[.appendFilename], runtime: runtime,
+                               loadTruncated: config[.aofLoadTruncated], log: log)
+        let summary = try loader.load()
+        if let summary {
+            log.notice("DB loaded from append only file: \(String(format3: Double(monotonicMillis() - start) / 1000)) seconds (\(summary.keysFromBase) keys from the base, \(summary.commands) commands replayed)")
+        }
+        // Loading is not a change to save, and its commands are not the clients'.
+        runtime.stats.changesSinceSave.store(0, ordering: .relaxed)
+        runtime.stats.commandsProcessed.store(0, ordering: .relaxed)
+        try appendOnly.startAtBoot(directory: appendOnlyDirectory, loaded: summary?.manifest)
+    }
+
+    /// `auto-aof-rewrite-percentage` and `auto-aof-rewrite-min-size`: a rewrite once the AOF
+    /// has grown that much over its size after the last rewrite (Redis's serverCron check).
+    private func startAutoRewrite(on loop: EventLoop) {
+        loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
+            guard appendOnly.isEnabled, !appendOnly.rewriteInProgress else { return }
+            let percentage = config[.autoAOFRewritePercentage]
+            let current = appendOnly.currentSize.load(ordering: .relaxed)
+            let base = max(appendOnly.baseSize.load(ordering: .relaxed), 1)
+            guard percentage > 0, current > config[.autoAOFRewriteMinSize], (current - base) * 100 / base >= percentage else { return }
+            log.notice("Starting automatic rewriting of AOF on \((current - base) * 100 / base)% growth")
+            let keyspace = runtime.keyspace
+            keyspace.lock(Keyspace.allShardsMask)
+            defer { keyspace.unlock(Keyspace.allShardsMask) }
+            _ = appendOnly.beginRewrite(keyspace.snapshotHoldingLocks(now: currentTimeMillis()))
+        }
     }
 
     /// The port actually bound (useful with `port 0`).
@@ -121,6 +168,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         try shutdownPromise.futureResult.wait()
         for c in channels { try? c.close().wait() }
         try? group.syncShutdownGracefully()
+        appendOnly.stop()
     }
 
     func connectionClosed() {
@@ -146,7 +194,30 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         if let dir = pairs.first(where: { $0.0 == "dir" })?.1, chdir(dir) != 0 {
             return "ERR CONFIG SET failed (possibly related to argument 'dir') - \(String(cString: strerror(errno)))"
         }
-        return config.set(pairs)
+        let wasOn = config[.appendOnly]
+        if let error = config.set(pairs) { return error }
+        if pairs.contains(where: { ["appendfsync", "appendfsync-max-unsynced", "no-appendfsync-on-rewrite"].contains($0.0) }) {
+            appendOnly.applyPolicy()
+        }
+        let on = config[.appendOnly]
+        if on && !wasOn {
+            // Redis starts a rewrite to make the base from the live data; so do we.
+            if let error = appendOnly.turnOn(directory: appendOnlyDirectory) {
+                _ = config.set([("appendonly", "no")])
+                return error
+            }
+        } else if !on && wasOn {
+            appendOnly.turnOff()
+        }
+        return nil
+    }
+
+    public func rewriteAppendOnlyFile(_ snapshot: KeyspaceSnapshot) -> String? {
+        if !appendOnly.isEnabled && appendOnly.directoryPath.isEmpty {
+            // With the AOF off a rewrite still makes a base in the AOF directory, as in Redis.
+            appendOnly.prepareDirectory(appendOnlyDirectory)
+        }
+        return appendOnly.beginRewrite(snapshot)
     }
 
     private func currentDirectory() -> String {

@@ -8,7 +8,9 @@ import RESP
 /// Collects what the command path propagates, one entry per `propagate` call.
 final class RecordingSink: PropagationSink, @unchecked Sendable {
     private let batches = NIOLockedValueBox<[[PropagatedCommand]]>([])
-    func propagate(_ commands: [PropagatedCommand]) { batches.withLockedValue { $0.append(commands) } }
+    func propagate(_ commands: [PropagatedCommand]) -> UInt64 {
+        batches.withLockedValue { $0.append(commands); return UInt64($0.count) }
+    }
     /// Each batch as lines of space-separated words, `db:` first.
     var recorded: [[String]] {
         batches.withLockedValue { b in b.map { $0.map { "\($0.db): " + $0.args.map(\.string).joined(separator: " ") } } }

@@ -102,7 +102,7 @@ final class DispatchTests: XCTestCase {
             ([], ["COMMAND"]), ([], ["COMMAND", "COUNT"]), ([], ["COMMAND", "DOCS", "get"]), ([], ["COMMAND", "GETKEYS", "GET", "k"]),
             ([], ["COMMAND", "HELP"]), ([], ["COMMAND", "INFO", "get"]), ([], ["COMMAND", "LIST"]),
             ([], ["CLIENT", "UNBLOCK", "99999"]), ([], ["DEBUG", "SLEEP", "0"]), ([], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"]), ([], ["DEBUG", "HELP"]),
-            (strings, ["SAVE"]), (strings, ["BGSAVE"]), (strings, ["DEBUG", "RELOAD"]), ([], ["DEBUG", "POPULATE", "50", "K1"]),
+            (strings, ["SAVE"]), (strings, ["BGSAVE"]), (strings, ["BGREWRITEAOF"]), (strings, ["DEBUG", "RELOAD"]), ([], ["DEBUG", "POPULATE", "50", "K1"]),
             ([], ["FUNCTION", "LIST"]), ([], ["FUNCTION", "FLUSH"]),
             ([], ["MULTI"]), ([["MULTI"], ["SET", "K1", "x"], ["MSET", "K2", "a", "K3", "b"], ["RPUSH", "K1", "y"], ["FLUSHALL"]], ["EXEC"]),
             ([["MULTI"]], ["DISCARD"]), (strings, ["WATCH", "K1", "K2", "K3"]), ([["WATCH", "K1", "K2", "K3"]], ["UNWATCH"]),

@@ -117,6 +117,7 @@ final class TestHooks: ServerHooks, @unchecked Sendable {
     func backgroundSave(_ snapshot: KeyspaceSnapshot, changes: Int) -> String? { "ERR no persistence in unit tests" }
     func flushedAll(_ empty: KeyspaceSnapshot) {}
     func reload(save: Bool, flush: Bool, merge: Bool, changes: Int) -> String? { "ERR no persistence in unit tests" }
+    func rewriteAppendOnlyFile(_ snapshot: KeyspaceSnapshot) -> String? { "ERR no persistence in unit tests" }
 }
 
 /// An in-process server without networking: commands go through the real dispatcher, table,
@@ -184,7 +185,7 @@ final class TestClient: ClientConnection, @unchecked Sendable {
         lock.unlock()
     }
 
-    func unblock(with reply: ByteBuffer) {
+    func unblock(with reply: ByteBuffer, durability: UInt64) {
         var b = reply
         lock.lock()
         if let r = decodeReply(&b) { pushed.append(r) }
