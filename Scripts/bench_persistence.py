@@ -29,7 +29,7 @@ import time
 
 import redis
 
-from bench_vs_redis import free_port, wait_ready
+from bench_vs_redis import emit_table, free_port, wait_ready
 
 
 def start(name, argv, cpu, port, workdir):
@@ -180,10 +180,7 @@ def main():
         rows.append((label, *cells))
     table = ["| measure | swiftlet | redis-server |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
     text = "\n".join(table)
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(text + "\n")
+    emit_table(text, args.markdown)
 
 
 if __name__ == "__main__":

@@ -63,13 +63,21 @@ def start(name, argv, cpu, port, workdir):
     return proc
 
 
-def run_group(port, group, requests, pipeline, clients, cpu):
+def run_group(port, group, requests, pipeline, clients, cpu, extra=()):
     out = subprocess.run(["taskset", "-c", str(cpu), "redis-benchmark", "-p", str(port), "-c", str(clients),
-                          "-n", str(requests), "-P", str(pipeline), "-t", group, "--csv"],
+                          "-n", str(requests), "-P", str(pipeline), "-t", group, "--csv", *extra],
                          capture_output=True, text=True, check=True).stdout
     rows = list(csv.reader(io.StringIO(out)))
     header, data = rows[0], rows[1:]
     return [(r[0], float(r[header.index("rps")])) for r in data]
+
+
+def emit_table(text, markdown=None):
+    """Prints a result table and, with --markdown FILE, writes it there too."""
+    print(text)
+    if markdown:
+        with open(markdown, "w") as f:
+            f.write(text + "\n")
 
 
 def main():

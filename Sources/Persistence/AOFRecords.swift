@@ -63,23 +63,23 @@ public struct AOFCommandReader {
         let start = offset
         var at = offset
         guard bytes[at] == UInt8(ascii: "*") else {
-            throw AOFReadError.corrupt(offset: start, reason: "Bad file format reading the append only file (expected '*')")
+            throw AOFReadError.corrupt(offset: start, reason: "expected '*'")
         }
         at += 1
         let count = try number(&at, start: start)
-        guard count >= 1 else { throw AOFReadError.corrupt(offset: start, reason: "Bad file format reading the append only file (empty command)") }
+        guard count >= 1 else { throw AOFReadError.corrupt(offset: start, reason: "empty command") }
         var args: [ByteBuffer] = []
         args.reserveCapacity(count)
         for _ in 0..<count {
             guard at < bytes.count else { throw AOFReadError.truncated(offset: start) }
             guard bytes[at] == UInt8(ascii: "$") else {
-                throw AOFReadError.corrupt(offset: at, reason: "Bad file format reading the append only file (expected '$')")
+                throw AOFReadError.corrupt(offset: at, reason: "expected '$'")
             }
             at += 1
             let length = try number(&at, start: start)
             guard at + length + 2 <= bytes.count else { throw AOFReadError.truncated(offset: start) }
             guard bytes[at + length] == 13, bytes[at + length + 1] == 10 else {
-                throw AOFReadError.corrupt(offset: at + length, reason: "Bad file format reading the append only file (no CRLF after a bulk string)")
+                throw AOFReadError.corrupt(offset: at + length, reason: "no CRLF after a bulk string")
             }
             args.append(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[at..<(at + length)])))
             at += length + 2
@@ -95,7 +95,7 @@ public struct AOFCommandReader {
         while at < bytes.count, bytes[at] != 13 {
             let d = bytes[at]
             guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9"), digits < 18 else {
-                throw AOFReadError.corrupt(offset: at, reason: "Bad file format reading the append only file (bad number)")
+                throw AOFReadError.corrupt(offset: at, reason: "bad number")
             }
             value = value * 10 + Int(d - UInt8(ascii: "0"))
             digits += 1
@@ -103,7 +103,7 @@ public struct AOFCommandReader {
         }
         guard at + 1 < bytes.count else { throw AOFReadError.truncated(offset: start) }
         guard digits > 0, bytes[at + 1] == 10 else {
-            throw AOFReadError.corrupt(offset: at, reason: "Bad file format reading the append only file (bad number)")
+            throw AOFReadError.corrupt(offset: at, reason: "bad number")
         }
         at += 2
         return value

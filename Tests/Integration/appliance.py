@@ -39,10 +39,11 @@ class ApplianceVM:
              or "pc" (virtio over PCI).
     accel:   "tcg" (software emulation; what these development machines can run) or "kvm".
     extra_cmdline: kernel parameters added to the image's (`swiftlet run --append`).
+    data: a data volume to attach instead of the image's own (`swiftlet run --data`).
     """
 
     def __init__(self, image_dir, memory_mib=None, vcpus=None, machine="microvm", accel="tcg",
-                 port=None, extra_cmdline=""):
+                 port=None, extra_cmdline="", data=None):
         self.image_dir = pathlib.Path(image_dir)
         self.port = port or free_port()
         self.workdir = pathlib.Path(tempfile.mkdtemp(prefix="swiftlet-vm-"))
@@ -55,6 +56,8 @@ class ApplianceVM:
             args += ["--vcpus", str(vcpus)]
         if extra_cmdline:
             args += ["--append", extra_cmdline]
+        if data:
+            args += ["--data", str(data)]
         result = subprocess.run(args, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             shutil.rmtree(self.workdir, ignore_errors=True)

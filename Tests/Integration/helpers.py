@@ -335,3 +335,44 @@ def wait_blocked(client, n, timeout=5.0):
     """Wait until the server reports n clients blocked on keys."""
     assert wait_until(lambda: blocked_clients(client) == n, timeout), \
         f"expected {n} blocked clients, server reports {blocked_clients(client)}"
+
+
+class AckedWriter:
+    """One client pipelining unique SETs (`NAME:n`) and INCRs (`c:NAME`), recording which
+    writes were acknowledged: the crash tests of the append-only file (host build and appliance)
+    check after a restart that what was acknowledged is there and nothing else is."""
+
+    def __init__(self, port, name, host="127.0.0.1", timeout=5):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.name = name
+        self.acked_keys = []
+        self.sent_keys = []
+        self.acked_incr = 0
+        self.n = 0
+
+    def round(self, depth=8):
+        batch = []
+        keys = []
+        for _ in range(depth):
+            self.n += 1
+            key = f"{self.name}:{self.n}"
+            keys.append(key)
+            batch.append(f"*3\r\n$3\r\nSET\r\n${len(key)}\r\n{key}\r\n$1\r\n1\r\n")
+            batch.append(f"*2\r\n$4\r\nINCR\r\n${len(self.name) + 2}\r\nc:{self.name}\r\n")
+        self.sent_keys += keys
+        self.sock.sendall("".join(batch).encode())
+        data = b""
+        replies = []
+        while len(replies) < 2 * depth:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError
+            data += chunk
+            *lines, data = data.split(b"\r\n")
+            replies += lines
+        for i, reply in enumerate(replies):
+            if i % 2 == 0:
+                assert reply == b"+OK", reply
+                self.acked_keys.append(keys[i // 2])
+            else:
+                self.acked_incr = int(reply[1:])

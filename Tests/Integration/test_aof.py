@@ -9,7 +9,6 @@ import pathlib
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import time
 
@@ -17,7 +16,7 @@ import pytest
 import redis
 
 from conftest import server_binary
-from helpers import ServerProcess, wait_until
+from helpers import AckedWriter as Writer, ServerProcess, wait_until
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CHECK_AOF = shutil.which("redis-check-aof")
@@ -366,45 +365,6 @@ def test_no_appendfsync_on_rewrite(tmp_path):
     c.set("after", "v")
     assert c.info("persistence")["aof_fsyncs"] > before
     shutdown(p)
-
-
-class Writer:
-    """One client pipelining unique SETs and INCRs, recording what was acknowledged."""
-
-    def __init__(self, port, name):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.name = name
-        self.acked_keys = []
-        self.sent_keys = []
-        self.acked_incr = 0
-        self.n = 0
-
-    def round(self, depth=8):
-        batch = []
-        keys = []
-        for _ in range(depth):
-            self.n += 1
-            key = f"{self.name}:{self.n}"
-            keys.append(key)
-            batch.append(f"*3\r\n$3\r\nSET\r\n${len(key)}\r\n{key}\r\n$1\r\n1\r\n")
-            batch.append(f"*2\r\n$4\r\nINCR\r\n${len(self.name) + 2}\r\nc:{self.name}\r\n")
-        self.sent_keys += keys
-        self.sock.sendall("".join(batch).encode())
-        data = b""
-        replies = []
-        while len(replies) < 2 * depth:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError
-            data += chunk
-            *lines, data = data.split(b"\r\n")
-            replies += lines
-        for i, reply in enumerate(replies):
-            if i % 2 == 0:
-                assert reply == b"+OK", reply
-                self.acked_keys.append(keys[i // 2])
-            else:
-                self.acked_incr = int(reply[1:])
 
 
 def crash_loop(tmp_path, policy_args, rounds, allowed_missing):
