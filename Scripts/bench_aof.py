@@ -11,7 +11,12 @@ redis-benchmark to another. Reported per run: requests/s, the server's CPU time 
 fsync (INFO aof_fsyncs, aof_writes) and the worst number of acknowledged un-synced writes
 (aof_unsynced_writes_max). Medians over --repeat runs, the servers alternating.
 
+With --fsync-delay-us D every fsync/fdatasync of both servers takes D µs longer (an LD_PRELOAD
+shim, Scripts/fsync-delay/fsync_delay.c, sleeps after the real call): the policies on a disk
+slower than this machine's ~0.15 ms per fdatasync. --policies picks some of the rows.
+
 Usage: Scripts/bench_aof.py [--requests N] [--repeat K] [--clients 5,50] [--bounded 1,2,16,128]
+                            [--policies "always,bounded 2"] [--fsync-delay-us D]
                             [--cpus SERVER,CLIENT] [--markdown FILE]
 """
 import argparse
@@ -40,7 +45,17 @@ def policies(bounded):
     return out
 
 
-def measure(binary, server, extra, clients, requests, cpus):
+def fsync_delay_env(delay_us):
+    """The environment for servers whose fsyncs take `delay_us` longer (None: unchanged)."""
+    if not delay_us:
+        return None
+    out = os.path.join(tempfile.mkdtemp(prefix="swiftlet-fsync-delay-"), "fsync_delay.so")
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fsync-delay", "fsync_delay.c")
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", out, source, "-ldl"], check=True)
+    return dict(os.environ, LD_PRELOAD=out, SWIFTLET_FSYNC_DELAY_US=str(delay_us))
+
+
+def measure(binary, server, extra, clients, requests, cpus, env=None):
     server_cpu, client_cpu = cpus
     workdir = tempfile.mkdtemp(prefix="swiftlet-bench-aof-")
     port = free_port()
@@ -49,7 +64,7 @@ def measure(binary, server, extra, clients, requests, cpus):
              # Rewrites would add their own work to some runs and not others.
              "--auto-aof-rewrite-percentage", "0"] + extra
     with open(os.path.join(workdir, "server.log"), "w") as log:
-        proc = subprocess.Popen(["taskset", "-c", str(server_cpu)] + argv, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(["taskset", "-c", str(server_cpu)] + argv, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         wait_ready(port)
         before = cpu_seconds(proc.pid)
@@ -82,17 +97,23 @@ def main():
     ap.add_argument("--clients", default="5,50")
     ap.add_argument("--bounded", default="1,2,16,128")
     ap.add_argument("--cpus", default="1,0")
+    ap.add_argument("--policies", help="only these rows, comma-separated labels (\"no AOF,always,bounded 2\")")
+    ap.add_argument("--fsync-delay-us", type=int, default=0)
     ap.add_argument("--markdown", help="write the result table to this file")
     args = ap.parse_args()
     cpus = tuple(int(x) for x in args.cpus.split(","))
     binaries = {"swiftlet": os.path.abspath(args.swiftlet), "redis": args.redis}
     configs = policies([int(n) for n in args.bounded.split(",")])
+    if args.policies:
+        wanted = set(args.policies.split(","))
+        configs = [c for c in configs if c[0] in wanted]
+    env = fsync_delay_env(args.fsync_delay_us)
     results = {}   # (clients, label, server) -> [stats]
     for clients in (int(c) for c in args.clients.split(",")):
         for rep in range(args.repeat):
             # Alternate the order between repeats so that a slow spell does not favour one side.
             for label, server, extra in (configs if rep % 2 == 0 else list(reversed(configs))):
-                s = measure(binaries[server], server, extra, clients, args.requests, cpus)
+                s = measure(binaries[server], server, extra, clients, args.requests, cpus, env)
                 results.setdefault((clients, label, server), []).append(s)
                 print(f"-c {clients} {label:12} {server:8} {s['rps']:>10,.0f} rps  {s['cpu_us']:.2f} µs/req", file=sys.stderr)
 
@@ -109,7 +130,9 @@ def main():
     labels = list(dict.fromkeys(label for label, _, _ in configs))
     for clients in (int(c) for c in args.clients.split(",")):
         for label in labels:
-            s = results[(clients, label, "swiftlet")]
+            s = results.get((clients, label, "swiftlet"))
+            if not s:
+                continue
             r = results.get((clients, label, "redis"))
             s_rps, r_rps = med(s, "rps"), (med(r, "rps") if r else None)
             ratio = s_rps / r_rps if r_rps else None

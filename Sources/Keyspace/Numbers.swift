@@ -106,6 +106,13 @@ public func currentTimeMicros() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
 }
 
+/// Monotonic microseconds, for short durations.
+public func monotonicMicros() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+}
+
 /// Monotonic milliseconds, for timeouts and durations.
 public func monotonicMillis() -> Int64 {
     var ts = timespec()

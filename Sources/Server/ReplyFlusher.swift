@@ -38,11 +38,13 @@ final class ReplyFlusher {
 
     private func flushAll() {
         scheduled = false
-        if let appendOnly, appendOnly.hasUnwritten { appendOnly.writeBuffered() }
+        let wroteAppendOnly = appendOnly?.hasUnwritten ?? false
+        if wroteAppendOnly { appendOnly!.writeBuffered(wakeSync: false) }
         // Swap buffers rather than copy: a flush can make a connection read again and re-queue.
         swap(&pending, &spare)
         for connection in spare { connection.flushQueuedReplies() }
         spare.removeAll(keepingCapacity: true)
+        if wroteAppendOnly { appendOnly!.roundEnded() }
     }
 }
 
