@@ -9,11 +9,12 @@ timings on a shared machine; they include the server's start-up, so compare runs
 request count.
 
 Usage: Scripts/callgrind_counts.py [--server PATH] [--test set] [--requests 100000] [--pipeline 16]
-                                   [--callers] [--function SYMBOL ...] [--keep FILE]
+                                   [--callers] [--function SYMBOL ...] [--server-args ARGS] [--keep FILE]
 """
 import argparse
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -53,6 +54,8 @@ def main():
     ap.add_argument("--callers", action="store_true", help="also list the callers making >= 0.2 calls per request")
     ap.add_argument("--function", action="append", default=[], metavar="SYMBOL",
                     help="also count the calls of SYMBOL (as `nm` prints it; repeatable)")
+    ap.add_argument("--server-args", default="", metavar="ARGS",
+                    help='more server arguments, e.g. "--appendonly yes --appendfsync everysec"')
     ap.add_argument("--keep", metavar="FILE",
                     help="also copy the callgrind output to FILE (for callgrind_annotate, or to compare builds)")
     args = ap.parse_args()
@@ -69,6 +72,7 @@ def main():
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", work]
     if "swiftlet" in os.path.basename(args.server):
         argv += ["--io-threads", "1"]
+    argv += shlex.split(args.server_args)
     server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + argv,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -106,6 +106,11 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
         let loop: EventLoop
     }
     private let holders = NIOLockedValueBox<[Holder]>([])
+    /// `holders.count`, and when the last one was added, for the group commit's gathering
+    /// (`gatherStragglers`), which also publishes how many it waits for (0: not gathering).
+    private let heldCount = ManagedAtomic<Int>(0)
+    private let lastHoldMicros = ManagedAtomic<Int64>(0)
+    private let gatherTarget = ManagedAtomic<Int>(0)
 
     /// The directory and the files the manifest lists; `rewrite` state.
     struct Files {
@@ -243,6 +248,10 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
 
     private func wakeSyncThreadIfNeeded() {
         guard policy.window != nil, written.load(ordering: .relaxed) > synced.load(ordering: .relaxed) else { return }
+        // While the sync thread gathers a batch, only the round that completes it wakes it (it
+        // wakes by itself when time is up): a wake per round cost two context switches each.
+        let target = gatherTarget.load(ordering: .relaxed)
+        if target > 0 && heldCount.load(ordering: .relaxed) < target { return }
         wake.lock()
         wake.unlock(withValue: 1)
     }
@@ -308,6 +317,8 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
             // that completes right now is seen by one side or the other.
             if mayReply(ticket) { return true }
             list.append(Holder(ticket: ticket, connection: connection, loop: loop))
+            heldCount.store(list.count, ordering: .relaxed)
+            lastHoldMicros.store(monotonicMicros(), ordering: .relaxed)
             return false
         }
         if releaseNow { loop.execute { connection.durabilityReached() } }
@@ -324,6 +335,7 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
                 if mayReply(h.ticket) { ready.append(h) } else { keep.append(h) }
             }
             list = keep
+            heldCount.store(list.count, ordering: .relaxed)
         }
         guard !ready.isEmpty else { return 0 }
         // One task per event loop, not per connection.
@@ -382,20 +394,16 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
         guard lastReleased > 1 else { return }
         let idleLimit = max(50, min(lastSyncMicros, 1000))
         let start = monotonicMicros()
-        var lastProgress = start
-        var held = holders.withLockedValue { $0.count }
-        while held < lastReleased {
+        gatherTarget.store(lastReleased, ordering: .relaxed)
+        defer { gatherTarget.store(0, ordering: .relaxed) }
+        while heldCount.load(ordering: .relaxed) < lastReleased {
             let now = monotonicMicros()
-            let left = min(idleLimit - (now - lastProgress), 2000 - (now - start))
+            let idleSince = max(start, lastHoldMicros.load(ordering: .relaxed))
+            let left = min(idleLimit - (now - idleSince), 2000 - (now - start))
             if left <= 0 { return }
-            // Woken at the end of the next event-loop round that wrote (or when time is up).
+            // Woken by the round that completes the batch, or when time is up.
             if wake.lock(whenValue: 1, timeoutSeconds: Double(left) / 1_000_000) {
                 wake.unlock(withValue: 0)
-            }
-            let count = holders.withLockedValue { $0.count }
-            if count > held {
-                held = count
-                lastProgress = monotonicMicros()
             }
         }
     }
