@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
-                "Keyspace",
+                "Keyspace", "RESP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "KeyspaceTests", dependencies: ["Keyspace", "Basics"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         // Fixtures are read through #filePath, not bundled as resources.
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace"], exclude: ["Fixtures"]),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Keyspace", "RESP"], exclude: ["Fixtures"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Server", "Basics"]),
         // Drives `Connection` with NIO's EmbeddedChannel: the connection's states without sockets.
         .testTarget(name: "ServerTests", dependencies: [

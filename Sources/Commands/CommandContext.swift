@@ -46,6 +46,10 @@ public struct CommandContext {
     public var propagated: [PropagatedCommand] = []
     /// Set when the running handler recorded its own propagated form (or none).
     public var propagationRecorded = false
+    /// The command that ran propagates as its own arguments (`args`, database `propagatedDB`)
+    /// and nothing else does: the sink encodes them in place (`CommandPath.call`).
+    public var propagatesOwnArguments = false
+    public var propagatedDB = 0
     /// The highest durability ticket the propagation sink gave this context's writes: its
     /// replies wait until the sink releases it (see `PropagationSink.propagate`). The connection
     /// resets it once its replies have left.

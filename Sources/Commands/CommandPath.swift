@@ -159,7 +159,7 @@ extension ServerRuntime {
         keyspace.lock(mask)
         ctx.lockedMask = mask
         let result = body(&ctx)
-        if !ctx.propagated.isEmpty { emitPropagated(&ctx) }
+        if ctx.propagatesOwnArguments || !ctx.propagated.isEmpty { emitPropagated(&ctx) }
         keyspace.unlock(mask)
         ctx.lockedMask = 0
         return result
@@ -178,7 +178,14 @@ extension ServerRuntime {
         command.handler(&ctx)
         ctx.calls &+= 1
         if ctx.changes != changesBefore && !ctx.propagationRecorded && propagating {
-            ctx.propagated.append(PropagatedCommand(db: db, args: ctx.args.owned()))
+            if ctx.propagated.isEmpty && !ctx.inTransaction && !ctx.propagatesOwnArguments {
+                // Alone, as sent: encoded from the arguments in place before the unlock. Inside
+                // EXEC the next command replaces `args` first, so those are copied.
+                ctx.propagatesOwnArguments = true
+                ctx.propagatedDB = db
+            } else {
+                ctx.propagated.append(PropagatedCommand(db: db, args: ctx.args.owned()))
+            }
         }
     }
 

@@ -36,6 +36,17 @@ public protocol PropagationSink: AnyObject, Sendable {
     /// ticket is safe (the append-only file under `appendfsync always` holds replies until their
     /// records are synced). 0: nothing to wait for.
     func propagate(_ commands: [PropagatedCommand]) -> UInt64
+
+    /// One command that propagates exactly as the client sent it (most writes): its arguments
+    /// are only valid during the call, so a sink encodes them at once, without the copies a
+    /// `PropagatedCommand` holds. Same ordering and ticket rules as `propagate(_:)`.
+    func propagate(db: Int, arguments: Arguments) -> UInt64
+}
+
+extension PropagationSink {
+    public func propagate(db: Int, arguments: Arguments) -> UInt64 {
+        propagate([PropagatedCommand(db: db, args: arguments.owned())])
+    }
 }
 
 extension ServerRuntime {
@@ -44,17 +55,29 @@ extension ServerRuntime {
     public var propagating: Bool { propagationEnabled.load(ordering: .relaxed) }
 
     /// Attaches (or, with nil, detaches) the sink that receives every change from now on.
+    /// Call it with every shard lock held (or before the server serves anyone): the sink is
+    /// read by commands under their shard locks, so those locks order the change for them.
     public func setPropagationSink(_ sink: (any PropagationSink)?) {
-        propagationSinkBox.withLockedValue { $0 = sink }
+        propagationSink = sink
         propagationEnabled.store(sink != nil, ordering: .relaxed)
     }
 
     /// Hands one command's propagated commands to the sink (wrapped in MULTI/EXEC when there is
     /// more than one) and empties the list. Called with the command's shards still held.
     func emitPropagated(_ ctx: inout CommandContext) {
+        guard let sink = propagationSink else {
+            ctx.propagated.removeAll(keepingCapacity: true)
+            ctx.propagatesOwnArguments = false
+            return
+        }
+        if ctx.propagatesOwnArguments {
+            // The fast path: one command, as sent (see `call`).
+            ctx.propagatesOwnArguments = false
+            ctx.durabilityTicket = max(ctx.durabilityTicket, sink.propagate(db: ctx.propagatedDB, arguments: ctx.args))
+            return
+        }
         var commands = ctx.propagated
         ctx.propagated.removeAll(keepingCapacity: true)
-        guard let sink = propagationSinkBox.withLockedValue({ $0 }) else { return }
         if commands.count > 1 {
             commands.insert(PropagatedCommand(db: commands[0].db, "MULTI"), at: 0)
             commands.append(PropagatedCommand(db: commands[0].db, "EXEC"))
@@ -65,7 +88,7 @@ extension ServerRuntime {
     /// A key that active expiry deleted, as the DEL that replays the deletion. Called with the
     /// key's shard locked.
     public func propagateExpiry(db: Int, key: ByteBuffer) {
-        guard propagating, let sink = propagationSinkBox.withLockedValue({ $0 }) else { return }
+        guard propagating, let sink = propagationSink else { return }
         _ = sink.propagate([PropagatedCommand(db: db, args: [ByteBuffer(string: "DEL"), key.owned()])])
     }
 }

@@ -98,7 +98,9 @@ public final class ServerRuntime: @unchecked Sendable {
     /// Whether a `PropagationSink` is attached (see Propagation.swift): read by every write
     /// that changed something, so an `UnsafeAtomic` like the flag above.
     public let propagationEnabled = UnsafeAtomic<Bool>.create(false)
-    let propagationSinkBox = NIOLockedValueBox<(any PropagationSink)?>(nil)
+    /// The sink (`setPropagationSink`): changed only with every shard lock held, read under at
+    /// least one, so the shard locks are its lock (no lock of its own on every write).
+    var propagationSink: (any PropagationSink)?
 
     public init(keyspace: Keyspace, table: CommandTable) {
         self.keyspace = keyspace

@@ -1,28 +1,75 @@
 import NIOCore
+import RESP
 
 /// Commands as the append-only file stores them: RESP arrays of bulk strings, exactly what a
 /// client sends (`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n`).
 public enum AOFRecords {
     /// Appends one command.
     public static func append(_ args: [ByteBuffer], to out: inout ByteBuffer) {
-        out.writeInteger(UInt8(ascii: "*"))
-        writeDecimal(args.count, to: &out)
-        for arg in args {
-            out.writeInteger(UInt8(ascii: "$"))
-            writeDecimal(arg.readableBytes, to: &out)
-            out.writeImmutableBuffer(arg)
-            out.writeStaticString("\r\n")
+        var bound = headerBound
+        for arg in args { bound += argumentBound + arg.readableBytes }
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { raw in
+            var at = writeHeader(UInt8(ascii: "*"), args.count, raw, 0)
+            for arg in args {
+                arg.withUnsafeReadableBytes { at = writeArgument($0, raw, at) }
+            }
+            return at
         }
+    }
+
+    /// Appends one command from a request's arguments, read in place (the common case: a write
+    /// that propagates as the client sent it; nothing is copied but into `out`). One capacity
+    /// check for the whole record: it is on the path of every write.
+    public static func append(_ args: Arguments, to out: inout ByteBuffer) {
+        var bound = headerBound
+        for i in 0..<args.count { bound += argumentBound + args.length(i) }
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { raw in
+            var at = writeHeader(UInt8(ascii: "*"), args.count, raw, 0)
+            for i in 0..<args.count {
+                args.withUnsafeBytes(i) { at = writeArgument($0, raw, at) }
+            }
+            return at
+        }
+    }
+
+    /// Room for `*<count>\r\n` and, per argument, `$<length>\r\n...\r\n` beyond its bytes.
+    private static let headerBound = 1 + 20 + 2
+    private static let argumentBound = 1 + 20 + 2 + 2
+
+    @inline(__always)
+    private static func writeArgument(_ bytes: UnsafeRawBufferPointer, _ raw: UnsafeMutableRawBufferPointer, _ at: Int) -> Int {
+        var at = writeHeader(UInt8(ascii: "$"), bytes.count, raw, at)
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            (raw.baseAddress! + at).copyMemory(from: base, byteCount: bytes.count)
+            at += bytes.count
+        }
+        raw[at] = 13
+        raw[at + 1] = 10
+        return at + 2
+    }
+
+    /// `<marker><decimal>\r\n` at `at`; returns the offset after it.
+    @inline(__always)
+    private static func writeHeader(_ marker: UInt8, _ value: Int, _ raw: UnsafeMutableRawBufferPointer, _ at: Int) -> Int {
+        raw[at] = marker
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        var v = value
+        var i = at + digits
+        while i > at {
+            raw[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
+            v /= 10
+            i -= 1
+        }
+        raw[at + 1 + digits] = 13
+        raw[at + 2 + digits] = 10
+        return at + 3 + digits
     }
 
     /// `SELECT db`, emitted when the next command's database differs from the last one's.
     public static func appendSelect(_ db: Int, to out: inout ByteBuffer) {
         append([ByteBuffer(string: "SELECT"), ByteBuffer(string: String(db))], to: &out)
-    }
-
-    private static func writeDecimal(_ value: Int, to out: inout ByteBuffer) {
-        out.writeString(String(value))
-        out.writeStaticString("\r\n")
     }
 }
 

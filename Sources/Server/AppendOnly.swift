@@ -7,6 +7,7 @@ import Commands
 import Configuration
 import Keyspace
 import Persistence
+import RESP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -191,6 +192,19 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
             }
             AOFRecords.append(command.args, to: &buffer)
         }
+        appended &+= 1
+        appendedTicket.store(appended, ordering: .relaxed)
+        return appended
+    }
+
+    func propagate(db: Int, arguments: Arguments) -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        if db != lastDB {
+            AOFRecords.appendSelect(db, to: &buffer)
+            lastDB = db
+        }
+        AOFRecords.append(arguments, to: &buffer)
         appended &+= 1
         appendedTicket.store(appended, ordering: .relaxed)
         return appended

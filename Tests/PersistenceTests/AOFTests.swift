@@ -1,4 +1,5 @@
 import NIOCore
+import RESP
 import XCTest
 @testable import Persistence
 
@@ -67,6 +68,25 @@ final class AOFRecordsTests: XCTestCase {
         var out = ByteBuffer()
         AOFRecords.appendSelect(12, to: &out)
         XCTAssertEqual(String(buffer: out), "*2\r\n$6\r\nSELECT\r\n$2\r\n12\r\n")
+    }
+
+    /// The in-place encoder (a request's arguments) writes exactly what the general one does,
+    /// at every length whose decimal has a different number of digits.
+    func testArgumentsEncodeLikeBuffers() {
+        for length in [0, 1, 9, 10, 99, 100, 999, 1000, 10_000, 100_000] {
+            let args = [ByteBuffer(string: "SET"), ByteBuffer(string: "k"), ByteBuffer(repeating: 0x61, count: length)]
+            var general = ByteBuffer(), inPlace = ByteBuffer()
+            AOFRecords.append(args, to: &general)
+            AOFRecords.append(Arguments(args), to: &inPlace)
+            XCTAssertEqual(general, inPlace, "length \(length)")
+            XCTAssertTrue(String(buffer: general).hasPrefix("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$\(length)\r\n"))
+        }
+        let many = (0..<12).map { ByteBuffer(string: String($0)) }
+        var general = ByteBuffer(), inPlace = ByteBuffer()
+        AOFRecords.append(many, to: &general)
+        AOFRecords.append(Arguments(many), to: &inPlace)
+        XCTAssertEqual(general, inPlace)
+        XCTAssertTrue(String(buffer: general).hasPrefix("*12\r\n$1\r\n0\r\n"))
     }
 
     func testRoundTripWithBinaryAndEmpty() throws {
