@@ -382,8 +382,12 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
                 continue
             case .everysec:
                 guard monotonicMillis() - lastSyncAt >= 1000 else { continue }
-            case .always, .bounded:
-                gatherStragglers()
+            case .always:
+                gatherStragglers(extendWhileComing: true)
+            case .bounded:
+                // Clients come back without being held while the window has room, so the
+                // wait is not extended by their arrival: one sync time at most.
+                gatherStragglers(extendWhileComing: false)
             }
             syncNow(upTo: written.load(ordering: .acquiring))
         }
@@ -403,8 +407,10 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
     /// The wait ends as soon as as many connections are held as were released; or when no new
     /// one has been held for as long as the last sync took (at least 50 µs, at most 1 ms:
     /// the clients that are coming back have come back; the others are reading, or gone); and
-    /// after 2 ms in any case. A single client (lastReleased 1) never waits.
-    private func gatherStragglers() {
+    /// after 2 ms in any case. A single client (lastReleased 1) never waits. Under `bounded`
+    /// (`extendWhileComing: false`) the wait is one sync time at most: there the clients that
+    /// come back are not all held, and waiting for them longer cost a third of the throughput.
+    private func gatherStragglers(extendWhileComing: Bool) {
         guard lastReleased > 1 else { return }
         let idleLimit = max(50, min(lastSyncMicros, 1000))
         let start = monotonicMicros()
@@ -412,7 +418,7 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
         defer { gatherTarget.store(0, ordering: .relaxed) }
         while heldCount.load(ordering: .relaxed) < lastReleased {
             let now = monotonicMicros()
-            let idleSince = max(start, lastHoldMicros.load(ordering: .relaxed))
+            let idleSince = extendWhileComing ? max(start, lastHoldMicros.load(ordering: .relaxed)) : start
             let left = min(idleLimit - (now - idleSince), 2000 - (now - start))
             if left <= 0 { return }
             // Woken by the round that completes the batch, or when time is up.
