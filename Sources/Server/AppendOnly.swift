@@ -467,7 +467,7 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
         files.withLockedValue { $0.directory = directory }
         if let manifest, let last = manifest.incrs.last {
             files.withLockedValue { $0.manifest = manifest }
-            try openForAppend(path(last.name))
+            try appendTo(path(last.name))
             baseSize.store(manifest.base.map { fileSize(path($0.name)) } ?? 0, ordering: .relaxed)
             currentSize.store(manifest.files.filter { $0.type != .history }.reduce(0) { $0 + fileSize(path($1.name)) }, ordering: .relaxed)
         } else {
@@ -481,7 +481,7 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
                 next.files.append(.init(name: base, seq: seq, type: .base))
             }
             let incr = AOFManifest.incrName(prefix, seq: seq)
-            try openForAppend(path(incr))
+            try appendTo(path(incr))
             log.notice("Creating AOF incr file \(incr) on server start")
             next.files.append(.init(name: incr, seq: seq, type: .incr))
             try persist(next)
@@ -526,20 +526,7 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
     }
 
     /// Writes and syncs what is pending and closes the file (shutdown, appendonly no).
-    func closeFile() {
-        writeBuffered()
-        writeLock.lock()
-        syncLock.lock()
-        if fd >= 0 {
-            fdatasync(fd)
-            close(fd)
-            fd = -1
-        }
-        synced.store(written.load(ordering: .relaxed), ordering: .releasing)
-        syncLock.unlock()
-        writeLock.unlock()
-        releaseHolders()
-    }
+    func closeFile() { replaceFile(with: -1) }
 
     func stop() {
         if isEnabled { log.notice("Calling fsync() on the AOF file.") }
@@ -576,14 +563,14 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
             let incr = AOFManifest.incrName(prefix, seq: seq)
             do {
                 try createDirectory()
-                try switchFile(to: path(incr))
+                try appendTo(path(incr))
                 manifest.files.append(.init(name: incr, seq: seq, type: .incr))
                 if !turningOn { try persist(manifest) }
                 files.withLockedValue { $0.manifest = manifest }
             } catch {
                 files.withLockedValue { $0.rewriting = false }
                 log.warning("Can't start the AOF rewrite: \(error)")
-                return "ERR Can't open the append only file \(incr): \(error)"
+                return "ERR \(error)"
             }
             if turningOn { enable() }
         } else {
@@ -663,11 +650,20 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
         _ = try SnapshotFile.save(snapshot, to: path, options: options, aux: aux)
     }
 
-    /// Points appending at a new file: what is pending goes to the old one, which is synced
-    /// before the switch (a reply waiting for it must not be released by a sync of the new one).
-    private func switchFile(to newPath: String) throws {
-        let newFD = open(newPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard newFD >= 0 else { throw PersistenceError(String(cString: strerror(errno))) }
+    /// Points appending at `filePath` (created if missing): at start-up, and at a rewrite's
+    /// start, where what is pending still goes to the old file.
+    private func appendTo(_ filePath: String) throws {
+        let newFD = open(filePath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard newFD >= 0 else {
+            throw PersistenceError("Can't open the append-only file \(filePath): \(String(cString: strerror(errno)))")
+        }
+        replaceFile(with: newFD)
+    }
+
+    /// Makes `newFD` (-1: none) the file appended to. What is pending is written to the old
+    /// file, which is synced and closed first: a reply waiting for it must not be released by a
+    /// sync of the new one. The new file starts with SELECT.
+    private func replaceFile(with newFD: Int32) {
         writeBuffered()
         writeLock.lock()
         syncLock.lock()
@@ -676,22 +672,13 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
             close(fd)
         }
         fd = newFD
-        lock.withLock { lastDB = -1 }   // a new file starts with SELECT
+        lock.withLock { lastDB = -1 }
         if written.load(ordering: .relaxed) > synced.load(ordering: .relaxed) {
             synced.store(written.load(ordering: .relaxed), ordering: .releasing)
         }
         syncLock.unlock()
         writeLock.unlock()
         releaseHolders()
-    }
-
-    private func openForAppend(_ filePath: String) throws {
-        let newFD = open(filePath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard newFD >= 0 else {
-            throw PersistenceError("Can't open the append-only file \(filePath): \(String(cString: strerror(errno)))")
-        }
-        writeLock.withLock { fd = newFD }
-        lock.withLock { lastDB = -1 }
     }
 
     private func createDirectory() throws {
