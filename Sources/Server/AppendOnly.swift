@@ -89,7 +89,6 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
     let baseSize = ManagedAtomic<Int>(0)
     let delayedFsyncs = ManagedAtomic<Int>(0)
     let fsyncs = ManagedAtomic<Int>(0)
-    let writeErrors = ManagedAtomic<Int>(0)
     private let lastWriteOK = ManagedAtomic<Bool>(true)
     /// Monotonic ms when the sync in flight started (0: none).
     private let syncStartedAt = ManagedAtomic<Int64>(0)
@@ -273,7 +272,6 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
     /// A failed write keeps its bytes (they go first next time) and, under `always`, ends the
     /// server as Redis does: acknowledged writes could no longer be promised durable.
     private func writeFailed(_ error: Error, upTo: UInt64) {
-        writeErrors.wrappingIncrement(ordering: .relaxed)
         lastWriteOK.store(false, ordering: .relaxed)
         // Put the unwritten bytes back in front of whatever was propagated meanwhile.
         lock.withLock {
