@@ -19,8 +19,12 @@ public final class BlockedWaiter: Sendable {
     public let proto: ProtocolVersion
     /// Monotonic ms deadline; 0 = wait forever.
     public let deadline: Int64
+    /// The reply when the deadline passes (nil: a null array, what blocking pops reply). WAIT,
+    /// which waits for replicas rather than keys, answers how many acknowledged by then.
+    public let timeoutReply: (@Sendable () -> ByteBuffer)?
 
-    init(client: ClientState, command: Command, args: Arguments, db: Int, keys: [WatchedKey], deadline: Int64) {
+    public init(client: ClientState, command: Command, args: Arguments, db: Int, keys: [WatchedKey], deadline: Int64,
+                timeoutReply: (@Sendable () -> ByteBuffer)? = nil) {
         self.client = client
         self.command = command
         self.args = args
@@ -28,6 +32,7 @@ public final class BlockedWaiter: Sendable {
         self.keys = keys
         self.proto = client.proto
         self.deadline = deadline
+        self.timeoutReply = timeoutReply
     }
 
     public func claim() -> Bool {

@@ -24,6 +24,21 @@ public struct QueuedCommand {
     public let args: Arguments
 }
 
+/// See `ClientState.peer`.
+public enum ReplicationPeer: Sendable { case none, replica, master }
+
+/// PSYNC <replid> <offset> (offset -1 and replid "?" ask for a full sync); SYNC is `legacy`.
+public struct SyncRequest: Sendable {
+    public let replid: String
+    public let offset: Int64
+    public let legacy: Bool
+    public init(replid: String, offset: Int64, legacy: Bool) {
+        self.replid = replid
+        self.offset = offset
+        self.legacy = legacy
+    }
+}
+
 /// CLIENT REPLY mode.
 public enum ReplyMode: Sendable { case on, off, skip }
 
@@ -79,6 +94,16 @@ public final class ClientState: @unchecked Sendable {
     /// CLIENT NO-EVICT: exempt from client eviction (flag `e`).
     public var noEvict = false
 
+    /// What this connection is to replication: an ordinary client, a replica of this server
+    /// (after its PSYNC), or the link that applies this server's master's stream.
+    public var peer: ReplicationPeer = .none
+    /// REPLCONF listening-port and capa, sent by a replica before its PSYNC.
+    public var replicaListeningPort = 0
+    public var replicaCapabilities: Set<String> = []
+    /// A PSYNC or SYNC was accepted: the connection hands itself to the replication master
+    /// once the replies before it have been written.
+    public var syncRequest: SyncRequest? = nil
+
     /// Fields other threads read (CLIENT LIST / INFO); updated once per read batch.
     public struct Shared: Sendable {
         public var name: String = ""
@@ -119,9 +144,11 @@ public final class ClientState: @unchecked Sendable {
 
     public var inMulti: Bool { multiQueue != nil }
 
-    /// CLIENT LIST `flags=`: P subscriber, x in MULTI, b blocked, e no-evict, N none.
+    /// CLIENT LIST `flags=`: S replica, M master, P subscriber, x in MULTI, b blocked, e no-evict, N none.
     public func flagString(blocked: Bool) -> String {
         var f = ""
+        if peer == .replica { f += "S" }
+        if peer == .master { f += "M" }
         if subscriptionCount > 0 { f += "P" }
         if inMulti { f += "x" }
         if blocked { f += "b" }

@@ -217,10 +217,18 @@ public struct CommandContext {
         let (shard, table) = place(key)
         guard let entry = shard.dbs[db].entry(key, table: table) else { return nil }
         if Database.isExpired(entry, now: now) {
+            if keepsExpiredKeys { return client.peer == .master ? entry : nil }
             expire(key, in: shard)
             return nil
         }
         return entry
+    }
+
+    /// On a replica keys are not expired here: the master's DEL does that, in stream order. Its
+    /// own commands see every key; other clients' reads do not see logically expired ones, as
+    /// in Redis. Only read on the (rare) expired path.
+    private var keepsExpiredKeys: Bool {
+        server.replicationRefusals.load(ordering: .relaxed) & ReplicationRefusal.keepsExpiredKeys != 0
     }
 
     /// The value for reading: counts a keyspace hit or miss and records the access, as Redis's
@@ -228,8 +236,8 @@ public struct CommandContext {
     public mutating func lookup(_ key: ByteBuffer) -> Value? {
         let (shard, table) = place(key)
         if let entry = shard.dbs[db].accessEntry(key, clock: clock, table: table) {
-            if Database.isExpired(entry, now: now) {
-                expire(key, in: shard)
+            if Database.isExpired(entry, now: now) && !(keepsExpiredKeys && client.peer == .master) {
+                if !keepsExpiredKeys { expire(key, in: shard) }
             } else {
                 shard.stats.keyspaceHits += 1
                 return entry.value
@@ -265,9 +273,13 @@ public struct CommandContext {
         let (shard, table) = place(key)
         let now = self.now
         var expired = false
+        // A pointer, copied without reference counting (see `keepsExpiredKeys`).
+        let refusals = server.replicationRefusals
+        let fromMaster = client.peer == .master
         let result = shard.dbs[db].modify(key, table: table) { slot -> R in
             // Only the expiry is read: binding the entry would copy (retain) its value.
-            if let expireAt = slot?.expireAt, expireAt != 0 && expireAt <= now {
+            if let expireAt = slot?.expireAt, expireAt != 0 && expireAt <= now,
+               !(fromMaster && refusals.load(ordering: .relaxed) & ReplicationRefusal.keepsExpiredKeys != 0) {
                 slot = nil
                 expired = true
             }
@@ -299,7 +311,8 @@ public struct CommandContext {
 
     private mutating func store(_ key: ByteBuffer, _ value: consuming Database.NewValue, expireAt: Int64, keepTTL: Bool) {
         let (shard, table) = place(key)
-        if keepTTL, let old = shard.dbs[db].entry(key, table: table), Database.isExpired(old, now: now) {
+        if keepTTL, let old = shard.dbs[db].entry(key, table: table), Database.isExpired(old, now: now),
+           !(keepsExpiredKeys && client.peer == .master) {
             expire(key, in: shard)
         }
         shard.dbs[db].store(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table)

@@ -87,12 +87,33 @@ extension ServerRuntime {
             ctx.out.error("ERR Can't execute '\(command.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
             return false
         }
+        let refusals = replicationRefusals.load(ordering: .relaxed)
+        if refusals & ~ReplicationRefusal.keepsExpiredKeys != 0, let refusal = replicationRefusal(refusals, command, ctx.client) {
+            ctx.out.error(refusal)
+            return false
+        }
         if diskErrorRefusesWrites.load(ordering: .relaxed), command.flags.contains(.write) || command.name == "ping" {
             // Redis refuses PING too, so that health checks notice the broken persistence.
             ctx.out.error(Self.misconfError)
             return false
         }
         return true
+    }
+
+    /// The replication refusal for `command`, if any (Redis's messages).
+    private func replicationRefusal(_ refusals: UInt8, _ command: Command, _ client: ClientState) -> String? {
+        guard client.peer != .master else { return nil }
+        if refusals & ReplicationRefusal.staleData != 0 && !command.flags.contains(.stale) {
+            return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+        }
+        guard command.flags.contains(.write) else { return nil }
+        if refusals & ReplicationRefusal.readOnlyReplica != 0 {
+            return "READONLY You can't write against a read only replica."
+        }
+        if refusals & ReplicationRefusal.tooFewReplicas != 0 {
+            return "NOREPLICAS Not enough good replicas to write."
+        }
+        return nil
     }
 
     /// Looks up the command (and subcommand) and checks arity; replies the error and returns nil

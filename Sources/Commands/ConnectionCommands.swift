@@ -135,7 +135,7 @@ extension CommandTable {
         ctx.out.bulk("proto"); ctx.out.integer(ctx.client.proto.rawValue)
         ctx.out.bulk("id"); ctx.out.integer(ctx.client.id)
         ctx.out.bulk("mode"); ctx.out.bulk("standalone")
-        ctx.out.bulk("role"); ctx.out.bulk("master")
+        ctx.out.bulk("role"); ctx.out.bulk(ctx.server.hooks.replication.isReplica ? "replica" : "master")
         ctx.out.bulk("modules"); ctx.out.array(0)
     }
 

@@ -38,6 +38,20 @@ public protocol ServerHooks: AnyObject, Sendable {
     /// BGREWRITEAOF, with every shard lock held: new writes go to a new incr file from this
     /// instant and the snapshot becomes the new base; nil once started, else the error reply.
     func rewriteAppendOnlyFile(_ snapshot: KeyspaceSnapshot) -> String?
+    /// Replication (ReplicationCommands.swift).
+    var replication: any ReplicationHooks { get }
+}
+
+/// Why commands are refused because of replication (bits of `ServerRuntime.replicationRefusals`).
+public enum ReplicationRefusal {
+    /// A replica with `replica-read-only yes`: writes from clients other than the master.
+    public static let readOnlyReplica: UInt8 = 1
+    /// A replica whose link is down, with `replica-serve-stale-data no`: commands not flagged stale.
+    public static let staleData: UInt8 = 2
+    /// A master with fewer good replicas than `min-replicas-to-write`: writes.
+    public static let tooFewReplicas: UInt8 = 4
+    /// A replica: keys are not expired here (the master's DELs do that); reads hide expired keys.
+    public static let keepsExpiredKeys: UInt8 = 8
 }
 
 /// Process-wide counters (INFO stats).
@@ -95,6 +109,9 @@ public final class ServerRuntime: @unchecked Sendable {
     public let diskErrorRefusesWrites = UnsafeAtomic<Bool>.create(false)
     /// Active expiry may be switched off by DEBUG SET-ACTIVE-EXPIRE 0.
     public let activeExpireEnabled = ManagedAtomic<Bool>(true)
+    /// Replication's refusals, one load on every command (`admit`): a bit per reason, kept by
+    /// the server's replication state (`ReplicationRefusal`).
+    public let replicationRefusals = UnsafeAtomic<UInt8>.create(0)
     /// Whether a `PropagationSink` is attached (see Propagation.swift): read by every write
     /// that changed something, so an `UnsafeAtomic` like the flag above.
     public let propagationEnabled = UnsafeAtomic<Bool>.create(false)
@@ -109,6 +126,7 @@ public final class ServerRuntime: @unchecked Sendable {
 
     deinit {
         diskErrorRefusesWrites.destroy()
+        replicationRefusals.destroy()
         propagationEnabled.destroy()
     }
 

@@ -165,6 +165,23 @@ public final class Config: Sendable {
         return nil
     }
 
+    /// `replicaof <host> <port>` (empty: this server is a master).
+    static func validateReplicaOf(_ value: String) -> String? {
+        let parts = value.split(separator: " ")
+        if parts.isEmpty { return nil }
+        guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {
+            return "replicaof takes a host and a port, as in 'replicaof 127.0.0.1 6379'"
+        }
+        return nil
+    }
+
+    /// The master named by `replicaof`, if any.
+    public var replicaOf: (host: String, port: Int)? {
+        let parts = self[.replicaOf].split(separator: " ")
+        guard parts.count == 2, let port = Int(parts[1]) else { return nil }
+        return (String(parts[0]), port)
+    }
+
     static func validateOutputLimits(_ value: String) -> String? {
         let parts = value.split(separator: " ").map(String.init)
         guard parts.count % 4 == 0, !parts.isEmpty else { return "Wrong number of arguments in buffer limit configuration." }

@@ -95,7 +95,25 @@ extension Config {
         Directive("hash-max-listpack-entries", .integer(min: 0, max: Int.max), "128"),
         Directive("set-max-intset-entries", .integer(min: 0, max: Int.max), "512"),
         Directive("zset-max-listpack-entries", .integer(min: 0, max: Int.max), "128"),
+        // Replication (Server/Replication*.swift, Docs/replication.md). `replicaof` changes at
+        // run time only through REPLICAOF, as in Redis.
+        Directive("replicaof", .words, "", mutable: false, validate: Config.validateReplicaOf),
+        Directive("masterauth", .string, ""),
+        Directive("masteruser", .string, ""),
         Directive("replica-read-only", .bool, "yes"),
+        Directive("replica-serve-stale-data", .bool, "yes"),
+        Directive("replica-priority", .integer(min: 0, max: Int(Int32.max)), "100"),
+        Directive("repl-diskless-sync", .bool, "yes"),
+        Directive("repl-diskless-sync-delay", .integer(min: 0, max: Int(Int32.max)), "5"),
+        Directive("repl-diskless-sync-max-replicas", .integer(min: 0, max: Int(Int32.max)), "0"),
+        Directive("repl-diskless-load", .oneOf(["disabled", "on-empty-db", "swapdb"]), "disabled"),
+        Directive("repl-backlog-size", .memory, "1048576",
+                  validate: { (Int($0) ?? 0) < 1 ? "argument must be a memory value" : nil }),
+        Directive("repl-backlog-ttl", .integer(min: 0, max: Int(Int32.max)), "3600"),
+        Directive("repl-timeout", .integer(min: 1, max: Int(Int32.max)), "60"),
+        Directive("repl-ping-replica-period", .integer(min: 1, max: Int(Int32.max)), "10"),
+        Directive("min-replicas-to-write", .integer(min: 0, max: Int(Int32.max)), "0"),
+        Directive("min-replicas-max-lag", .integer(min: 0, max: Int(Int32.max)), "10"),
         Directive("always-show-logo", .bool, "no", mutable: false),
         Directive("enable-debug-command", .oneOf(["yes", "no", "local"]), "local", mutable: false),
     ]
@@ -103,5 +121,12 @@ extension Config {
     /// Names Redis accepts as aliases.
     static let aliases: [String: String] = ["hash-max-ziplist-entries": "hash-max-listpack-entries",
                                             "zset-max-ziplist-entries": "zset-max-listpack-entries",
-                                            "list-max-ziplist-size": "list-max-listpack-size"]
+                                            "list-max-ziplist-size": "list-max-listpack-size",
+                                            "slaveof": "replicaof",
+                                            "slave-read-only": "replica-read-only",
+                                            "slave-serve-stale-data": "replica-serve-stale-data",
+                                            "slave-priority": "replica-priority",
+                                            "repl-ping-slave-period": "repl-ping-replica-period",
+                                            "min-slaves-to-write": "min-replicas-to-write",
+                                            "min-slaves-max-lag": "min-replicas-max-lag"]
 }

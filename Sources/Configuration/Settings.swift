@@ -30,6 +30,15 @@ extension Setting where Value == Int {
     public static var appendFsyncMaxUnsynced: Self { .init("appendfsync-max-unsynced") }
     public static var autoAOFRewritePercentage: Self { .init("auto-aof-rewrite-percentage") }
     public static var autoAOFRewriteMinSize: Self { .init("auto-aof-rewrite-min-size") }
+    public static var replDisklessSyncDelay: Self { .init("repl-diskless-sync-delay") }
+    public static var replDisklessSyncMaxReplicas: Self { .init("repl-diskless-sync-max-replicas") }
+    public static var replBacklogSize: Self { .init("repl-backlog-size") }
+    public static var replBacklogTTL: Self { .init("repl-backlog-ttl") }
+    public static var replTimeout: Self { .init("repl-timeout") }
+    public static var replPingReplicaPeriod: Self { .init("repl-ping-replica-period") }
+    public static var minReplicasToWrite: Self { .init("min-replicas-to-write") }
+    public static var minReplicasMaxLag: Self { .init("min-replicas-max-lag") }
+    public static var replicaPriority: Self { .init("replica-priority") }
 }
 
 extension Setting where Value == Bool {
@@ -41,6 +50,9 @@ extension Setting where Value == Bool {
     public static var appendOnly: Self { .init("appendonly") }
     public static var aofLoadTruncated: Self { .init("aof-load-truncated") }
     public static var noAppendfsyncOnRewrite: Self { .init("no-appendfsync-on-rewrite") }
+    public static var replicaReadOnly: Self { .init("replica-read-only") }
+    public static var replicaServeStaleData: Self { .init("replica-serve-stale-data") }
+    public static var replDisklessSync: Self { .init("repl-diskless-sync") }
 }
 
 extension Setting where Value == String {
@@ -56,6 +68,10 @@ extension Setting where Value == String {
     public static var appendFsync: Self { .init("appendfsync") }
     public static var appendFilename: Self { .init("appendfilename") }
     public static var appendDirname: Self { .init("appenddirname") }
+    public static var replicaOf: Self { .init("replicaof") }
+    public static var masterAuth: Self { .init("masterauth") }
+    public static var masterUser: Self { .init("masteruser") }
+    public static var replDisklessLoad: Self { .init("repl-diskless-load") }
 }
 
 /// The client classes of `client-output-buffer-limit` (Redis still spells the replica class

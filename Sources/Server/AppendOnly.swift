@@ -130,9 +130,13 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
     /// Writes the new base of a rewrite (one at a time).
     private let rewriter = NIOThreadPool(numberOfThreads: 1)
 
-    init(config: Config, runtime: ServerRuntime, log: Logger) {
+    /// Where `enable` and `turnOff` attach and detach this file.
+    private let targets: PropagationTargets
+
+    init(config: Config, runtime: ServerRuntime, targets: PropagationTargets, log: Logger) {
         self.config = config
         self.runtime = runtime
+        self.targets = targets
         self.log = log
         buffer.reserveCapacity(64 * 1024)
         spare.reserveCapacity(64 * 1024)
@@ -492,7 +496,8 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
 
     private func enable() {
         enabled.store(true, ordering: .relaxed)
-        runtime.setPropagationSink(self)
+        targets.appendOnly = self
+        targets.refresh()
     }
 
     /// CONFIG SET appendonly yes while running: a rewrite from the live data makes the base;
@@ -515,7 +520,8 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
         guard isEnabled else { return }
         let keyspace = runtime.keyspace
         keyspace.lock(Keyspace.allShardsMask)
-        runtime.setPropagationSink(nil)
+        targets.appendOnly = nil
+        targets.refresh()
         enabled.store(false, ordering: .relaxed)
         keyspace.unlock(Keyspace.allShardsMask)
         closeFile()

@@ -147,6 +147,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         idleTimer = nil
         unwatchAll()
         runtime.pubsub.removeAll(of: state)
+        if state.peer == .replica { server.replicator.replicaDisconnected(state) }
         runtime.clients.remove(state)
         server.connectionClosed()
         context.fireChannelInactive()
@@ -159,7 +160,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
 
     private func checkIdle(limitSeconds: Int64) {
         // Redis does not time out subscribers or blocked clients (they wait by design).
-        guard blockedWaiter == nil, state.subscriptionCount == 0 else { return }
+        guard blockedWaiter == nil, state.subscriptionCount == 0, state.peer == .none else { return }
         if NIODeadline.now() - lastActivity > .seconds(limitSeconds) {
             channelContext?.close(promise: nil)
         }
@@ -237,6 +238,12 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
             let outcome = runtime.dispatch(&ctx)
             swap(&ctx.args, &parser.args)
             parser.authenticated = state.authenticated
+            if state.syncRequest != nil {
+                // PSYNC/SYNC accepted: what was answered before goes first, then the connection
+                // belongs to replication (its replies from now on are the stream).
+                flush(context)
+                server.replicator.attach(state, channel: context.channel)
+            }
             switch outcome {
             case .done:
                 break
@@ -345,6 +352,11 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
 
     private func write(_ context: ChannelHandlerContext, flush: Bool) {
         runtime.publishCounters(&ctx)
+        if state.peer == .replica {
+            // A replica's commands (REPLCONF ACK) are not answered: its socket carries the stream.
+            ctx.out.buffer.clear()
+            return
+        }
         guard ctx.out.buffer.readableBytes > 0 else {
             if flush { context.flush() }
             return
@@ -489,6 +501,10 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         let timer = eventLoop.scheduleTask(in: .milliseconds(max(0, millis))) { [self] in
             guard self.blockedWaiter === waiter else { return }
             if self.runtime.blocking.cancel(waiter) {
+                if let reply = waiter.timeoutReply {
+                    self.resume(with: reply())
+                    return
+                }
                 var timeout = ReplyWriter(buffer: ByteBuffer(), proto: waiter.proto)
                 timeout.nullArray()
                 self.resume(with: timeout.buffer)

@@ -112,6 +112,9 @@ struct InfoReport {
                 ("total_net_input_bytes", String(s.netInputBytes.load(ordering: .relaxed))),
                 ("total_net_output_bytes", String(s.netOutputBytes.load(ordering: .relaxed))),
                 ("rejected_connections", String(s.rejectedConnections.load(ordering: .relaxed))),
+                ("sync_full", String(server.replicator.syncFull.load(ordering: .relaxed))),
+                ("sync_partial_ok", String(server.replicator.syncPartialOK.load(ordering: .relaxed))),
+                ("sync_partial_err", String(server.replicator.syncPartialErr.load(ordering: .relaxed))),
                 ("expired_keys", String(expired)),
                 ("evicted_keys", "0"),
                 ("keyspace_hits", String(hits)),
@@ -123,19 +126,7 @@ struct InfoReport {
                 ("total_error_replies", String(s.errorReplies.load(ordering: .relaxed))),
             ]
         case "replication":
-            return [
-                ("role", "master"),
-                ("connected_slaves", "0"),
-                ("master_failover_state", "no-failover"),
-                ("master_replid", runID),
-                ("master_replid2", String(repeating: "0", count: 40)),
-                ("master_repl_offset", "0"),
-                ("second_repl_offset", "-1"),
-                ("repl_backlog_active", "0"),
-                ("repl_backlog_size", "1048576"),
-                ("repl_backlog_first_byte_offset", "0"),
-                ("repl_backlog_histlen", "0"),
-            ]
+            return server.replicator.infoFields()
         case "cpu":
             var usage = rusage()
             getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)

@@ -19,6 +19,8 @@ final class ReplyFlusher {
     private var scheduled = false
     /// Written before the round's replies leave: one write(2) for every write of the round.
     var appendOnly: AppendOnlyFile?
+    /// The replication stream of the round goes out with its replies.
+    var replication: Replication?
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -40,6 +42,7 @@ final class ReplyFlusher {
         scheduled = false
         let wroteAppendOnly = appendOnly?.hasUnwritten ?? false
         if wroteAppendOnly { appendOnly!.writeBuffered(wakeSync: false) }
+        if let replication, replication.hasPendingStream { replication.flushStream() }
         // Swap buffers rather than copy: a flush can make a connection read again and re-queue.
         swap(&pending, &spare)
         for connection in spare { connection.flushQueuedReplies() }

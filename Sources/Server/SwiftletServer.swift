@@ -28,7 +28,13 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     let snapshots: Snapshots
     /// The append-only file (off unless `appendonly yes`).
     let appendOnly: AppendOnlyFile
-    /// Random 40-hex-digit identity of this run (INFO run_id, replication id).
+    /// Where changes go: the append-only file and the replication stream.
+    let propagation: PropagationTargets
+    /// Set once, at the end of `init` (it needs the server).
+    private var replicationState: Replication!
+    var replicator: Replication { replicationState }
+    public var replication: any ReplicationHooks { replicationState }
+    /// Random 40-hex-digit identity of this run (INFO run_id).
     let runID: String = (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
 
     public init(config: Config) {
@@ -46,10 +52,14 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         expiry = ActiveExpiry(runtime: runtime)
         shutdownPromise = group.next().makePromise()
         snapshots = Snapshots(config: config, runtime: runtime, log: log)
-        appendOnly = AppendOnlyFile(config: config, runtime: runtime, log: log)
+        propagation = PropagationTargets(runtime: runtime)
+        appendOnly = AppendOnlyFile(config: config, runtime: runtime, targets: propagation, log: log)
         for flusher in flushers.values { flusher.appendOnly = appendOnly }
         appendOnly.backgroundSaveInProgress = { [snapshots] in snapshots.inProgress }
         runtime.hooks = self
+        let replication = Replication(config: config, runtime: runtime, log: log, server: self)
+        replicationState = replication
+        for flusher in flushers.values { flusher.replication = replication }
     }
 
     /// Binds every `bind` address and starts serving. Throws with a message naming the address
@@ -122,6 +132,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         guard !channels.isEmpty else { throw ServerError("No address could be bound (bind \(config[.bind]))") }
         expiry.start(on: group.next(), hz: config[.hz], enabled: runtime.activeExpireEnabled)
         snapshots.startSaveRules(on: group.next())
+        replicator.start(on: group.next())
         startAutoRewrite(on: group.next())
     }
 
@@ -167,6 +178,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     public func wait() throws {
         try shutdownPromise.futureResult.wait()
         for c in channels { try? c.close().wait() }
+        replicator.stop()
         try? group.syncShutdownGracefully()
         appendOnly.stop()
     }
@@ -184,8 +196,15 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     // MARK: ServerHooks
 
     /// As in Redis, `dir` reads back as the absolute working directory.
+    /// `replicaof` reads back as what REPLICAOF made of it.
     public func configGet(_ patterns: [String]) -> [(String, String)] {
-        config.get(patterns).map { $0.0 == "dir" ? ($0.0, currentDirectory()) : $0 }
+        config.get(patterns).map { pair in
+            switch pair.0 {
+            case "dir": return (pair.0, currentDirectory())
+            case "replicaof": return (pair.0, replicator.masterAddress.map { "\($0.host) \($0.port)" } ?? "")
+            default: return pair
+            }
+        }
     }
 
     /// `dir` takes effect by changing the working directory, where snapshots are written; a
@@ -198,6 +217,11 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         if let error = config.set(pairs) { return error }
         if pairs.contains(where: { ["appendfsync", "appendfsync-max-unsynced", "no-appendfsync-on-rewrite"].contains($0.0) }) {
             appendOnly.applyPolicy()
+        }
+        let names = Set(pairs.map(\.0))
+        if names.contains("repl-backlog-size") { replicator.applyBacklogSize() }
+        if !names.isDisjoint(with: ["replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"]) {
+            replicator.refreshRefusals()
         }
         let on = config[.appendOnly]
         if on && !wasOn {

@@ -118,6 +118,27 @@ final class TestHooks: ServerHooks, @unchecked Sendable {
     func flushedAll(_ empty: KeyspaceSnapshot) {}
     func reload(save: Bool, flush: Bool, merge: Bool, changes: Int) -> String? { "ERR no persistence in unit tests" }
     func rewriteAppendOnlyFile(_ snapshot: KeyspaceSnapshot) -> String? { "ERR no persistence in unit tests" }
+    // Replication itself is tested against the real server and redis-server
+    // (Tests/Integration/test_replication.py); here a master without replicas.
+    let replication: any ReplicationHooks = NoReplicas()
+}
+
+/// A master nobody replicates: what the replication commands' argument checks run against.
+final class NoReplicas: ReplicationHooks, @unchecked Sendable {
+    var replicaOfCalls: [String] = []
+    func replicaOf(_ master: (host: String, port: Int)?, requestedBy client: ClientState) -> Result<String, ReplicationError> {
+        replicaOfCalls.append(master.map { "\($0.host):\($0.port)" } ?? "NO ONE")
+        return .success("OK")
+    }
+    func replconf(_ client: ClientState, _ options: [(String, String)]) -> ReplconfOutcome { .ok }
+    var refusesSync: String? { nil }
+    func role(_ out: inout ReplyWriter) {
+        out.array(3); out.bulk("master"); out.integer(0); out.array(0)
+    }
+    var isReplica: Bool { false }
+    var offset: Int64 { 0 }
+    func acknowledgedReplicas(offset: Int64) -> Int { 0 }
+    func waitForReplicas(_ waiter: BlockedWaiter, count: Int, offset: Int64) {}
 }
 
 /// An in-process server without networking: commands go through the real dispatcher, table,
