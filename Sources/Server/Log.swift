@@ -1,3 +1,4 @@
+import Atomics
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -6,6 +7,10 @@ import Glibc
 /// Log lines in redis-server's format (`pid:M 21 Nov 2026 15:30:00.123 * message`), to stdout or
 /// to `logfile`. In the appliance stdout is the serial console.
 struct RedisStyleLogHandler: LogHandler {
+    /// The role letter after the pid, as Redis: M for a master, S for a replica (set by
+    /// Replication when the role changes).
+    static let roleMark = ManagedAtomic<UInt8>(UInt8(ascii: "M"))
+
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
     /// Descriptor written with one write(2) per line, so lines from several threads never mix.
@@ -40,7 +45,8 @@ struct RedisStyleLogHandler: LogHandler {
         let millis = Int(ts.tv_nsec / 1_000_000)
         let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
         let stamp = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let line = "\(getpid()):M \(stamp).\(ms) \(mark) \(event.message)\n"
+        let role = Character(Unicode.Scalar(RedisStyleLogHandler.roleMark.load(ordering: .relaxed)))
+        let line = "\(getpid()):\(role) \(stamp).\(ms) \(mark) \(event.message)\n"
         _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
     }
 }

@@ -493,6 +493,8 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
             }
         }
         runtime.replicationRefusals.store(bits, ordering: .relaxed)
+        let replica = bits & ReplicationRefusal.keepsExpiredKeys != 0
+        RedisStyleLogHandler.roleMark.store(UInt8(ascii: replica ? "S" : "M"), ordering: .relaxed)
     }
 
     /// Online replicas whose last acknowledgement is at most `min-replicas-max-lag` old.
@@ -519,7 +521,12 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
                 case .waitingForPass:
                     peer.send(ByteBuffer(string: "\n"))   // keeps the replica's repl-timeout away, as Redis
                 case .online, .waitingForAck:
-                    if now - peer.ackAt > timeout {
+                    // Bytes handed to its socket and not yet taken: a replica that stopped reading.
+                    let limit = config.outputLimit(.replica).hard
+                    if limit > 0 && peer.outstanding.load(ordering: .relaxed) > limit {
+                        log.warning("Client \(peer.describe) scheduled to be closed ASAP for overcoming of output buffer limits.")
+                        peer.close()
+                    } else if now - peer.ackAt > timeout {
                         log.warning("Disconnecting timedout replica (streaming sync): \(peer.describe)")
                         peer.close()
                     }

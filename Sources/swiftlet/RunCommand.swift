@@ -64,6 +64,10 @@ extension Swiftlet {
         @Option(help: "Directory for the QMP socket and QEMU's log (default: a new temporary directory).")
         var workDir: String?
 
+        @Option(help: ArgumentHelp("Also boot N replica guests of this one, on host ports PORT+1 ... PORT+N; each replicates the first guest through its forwarded port (10.0.2.2:PORT from inside). All stop together.",
+                                   valueName: "N"))
+        var replicas: Int = 0
+
         @Flag(help: "Print the QEMU program and arguments this run would start, as JSON, and exit without booting (pinning is applied after start, through QMP).")
         var printQemuArgs = false
 
@@ -75,6 +79,8 @@ extension Swiftlet {
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             let say: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
 
+            guard (0...8).contains(replicas) else { throw ValidationError("--replicas must be between 0 and 8") }
+            guard port + replicas <= 65535 else { throw ValidationError("--port \(port) leaves no room for \(replicas) replica ports above it") }
             var spec = try VMSpec(imageDirectory: image, hostPort: port, workDirectory: work,
                                   consolePath: console.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL })
             if let append { spec.extraKernelParameters = append }
@@ -111,34 +117,84 @@ extension Swiftlet {
                 sources.append(source)
             }
 
-            let session: VMSession
-            switch backend {
-            case "qemu": session = try RunSession(spec: spec, log: say)
-            case "libvirt": session = LibvirtSession(spec: spec, uri: connect, log: say)
-            default: throw ValidationError("--backend must be qemu or libvirt")
+            let session = try makeSession(spec)
+            guard let ready = boot(session, spec, probeKVM: decision.probeKVM, say: say) else { throw ExitCode.failure }
+            say("ready 127.0.0.1:\(port) in \(ready.bootMillis) ms (accel=\(ready.accelerator.rawValue), \(Self.describePinning(ready)))")
+
+            // Replica guests: the same image, each on the next host port, replicating the first
+            // guest through its forward (QEMU's user network reaches the host's loopback at
+            // 10.0.2.2). They boot after it, and stop before it.
+            var replicaSessions: [VMSession] = []
+            for i in 1...max(1, replicas) where replicas > 0 {
+                var replicaSpec = spec
+                replicaSpec.hostPort = port + i
+                let replicaWork = work.appendingPathComponent("replica-\(i)")
+                replicaSpec.qmpSocketPath = replicaWork.appendingPathComponent("qmp.sock")
+                replicaSpec.consolePath = replicaWork.appendingPathComponent("console.log")
+                replicaSpec.extraKernelParameters = [append, "swiftlet.replicaof=\"10.0.2.2 \(port)\""].compactMap { $0 }.joined(separator: " ")
+                try FileManager.default.createDirectory(at: replicaWork, withIntermediateDirectories: true)
+                // A data volume belongs to one guest: each replica gets a copy of the image's
+                // pristine one (its data then comes from the master's full sync).
+                if let pristine = try VMSpec(imageDirectory: image, hostPort: port + i, workDirectory: replicaWork).dataVolume {
+                    let copy = replicaWork.appendingPathComponent("data.img")
+                    try? FileManager.default.removeItem(at: copy)
+                    try FileManager.default.copyItem(at: pristine, to: copy)
+                    replicaSpec.dataVolume = copy
+                } else {
+                    replicaSpec.dataVolume = nil
+                }
+                let replicaSession = try makeSession(replicaSpec)
+                guard let replicaReady = boot(replicaSession, replicaSpec, probeKVM: false, say: say) else {
+                    for s in replicaSessions.reversed() + [session] { _ = s.shutdown(graceSeconds: 20) }
+                    throw ExitCode.failure
+                }
+                replicaSessions.append(replicaSession)
+                say("replica \(i) ready 127.0.0.1:\(port + i) in \(replicaReady.bootMillis) ms, replicating 127.0.0.1:\(port) (\(Self.describePinning(replicaReady)))")
             }
-            say("console: \(spec.consolePath.path)")
-            let ready: VMReady
-            do {
-                ready = try session.start(readyTimeout: readyTimeout, probeKVM: decision.probeKVM)
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n\(session.failureDetails())\n".utf8))
-                throw ExitCode.failure
-            }
-            for thread in ready.pinning.threads {
-                say("pinned \(thread.role) (tid \(thread.tid)) -> cpu \(thread.allowed)")
-            }
-            let mapping = ready.pinning.threads.filter { $0.role.hasPrefix("vcpu") }.map { "\($0.role)->cpu\($0.allowed)" }
-            let suffix = mapping.isEmpty ? "unpinned" : mapping.joined(separator: ", ")
-            say("ready 127.0.0.1:\(port) in \(ready.bootMillis) ms (accel=\(ready.accelerator.rawValue), \(suffix))")
 
             if let status = session.waitForExit(stopRequested: stop.isSet) {
                 say("guest stopped (QEMU exit status \(status))")
+                for (i, s) in replicaSessions.enumerated().reversed() {
+                    say("replica \(i + 1) stopped (QEMU exit status \(s.shutdown(graceSeconds: 20)))")
+                }
                 return
+            }
+            for (i, s) in replicaSessions.enumerated().reversed() {
+                say("replica \(i + 1) stopped (QEMU exit status \(s.shutdown(graceSeconds: 20)))")
             }
             let status = session.shutdown(graceSeconds: 20)
             say("stopped (QEMU exit status \(status))")
             _ = sources
+        }
+
+        private func makeSession(_ spec: VMSpec) throws -> VMSession {
+            let say: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+            switch backend {
+            case "qemu": return try RunSession(spec: spec, log: say)
+            case "libvirt": return LibvirtSession(spec: spec, uri: connect, log: say)
+            default: throw ValidationError("--backend must be qemu or libvirt")
+            }
+        }
+
+        /// Starts one guest and prints its console and pinning; nil (after printing why) when it
+        /// did not become ready.
+        private func boot(_ session: VMSession, _ spec: VMSpec, probeKVM: Bool, say: (String) -> Void) -> VMReady? {
+            say("console: \(spec.consolePath.path)")
+            do {
+                let ready = try session.start(readyTimeout: readyTimeout, probeKVM: probeKVM)
+                for thread in ready.pinning.threads {
+                    say("pinned \(thread.role) (tid \(thread.tid)) -> cpu \(thread.allowed)")
+                }
+                return ready
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n\(session.failureDetails())\n".utf8))
+                return nil
+            }
+        }
+
+        static func describePinning(_ ready: VMReady) -> String {
+            let mapping = ready.pinning.threads.filter { $0.role.hasPrefix("vcpu") }.map { "\($0.role)->cpu\($0.allowed)" }
+            return mapping.isEmpty ? "unpinned" : mapping.joined(separator: ", ")
         }
 
         /// `--print-qemu-args`: what the test helpers and scripts start instead of building their

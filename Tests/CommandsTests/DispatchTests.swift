@@ -107,6 +107,8 @@ final class DispatchTests: XCTestCase {
             ([], ["MULTI"]), ([["MULTI"], ["SET", "K1", "x"], ["MSET", "K2", "a", "K3", "b"], ["RPUSH", "K1", "y"], ["FLUSHALL"]], ["EXEC"]),
             ([["MULTI"]], ["DISCARD"]), (strings, ["WATCH", "K1", "K2", "K3"]), ([["WATCH", "K1", "K2", "K3"]], ["UNWATCH"]),
             ([["WATCH", "K1", "K2", "K3"], ["MULTI"], ["UNWATCH"], ["SET", "K1", "z"]], ["EXEC"]),
+            ([], ["REPLICAOF", "NO", "ONE"]), ([], ["SLAVEOF", "NO", "ONE"]), ([], ["REPLCONF", "listening-port", "6380"]),
+            ([], ["PSYNC", "?", "-1"]), ([], ["SYNC"]), ([], ["ROLE"]), ([], ["WAIT", "0", "0"]),
         ]
     }()
 

@@ -307,3 +307,57 @@ def test_recipe_on_a_non_default_port_is_reachable(tmp_path):
         assert c.config_get("port") == {"port": "7001"}, vm.describe()
     finally:
         vm.stop()
+
+
+def test_replicas_replicate_the_first_guest_and_stop_with_it(image):
+    """`swiftlet run --replicas 1`: a second guest on the next host port replicates the first
+    one through its forwarded port (guest to guest over QEMU's user network), refuses writes as
+    a read-only replica, and both QEMUs go away with one SIGTERM."""
+    r = Runner(image, "--replicas", "1")
+    try:
+        r.wait_for(r"^ready ")
+        line = r.wait_for(r"^replica 1 ready ")
+        assert f"127.0.0.1:{r.port + 1}" in line and f"replicating 127.0.0.1:{r.port}" in line, line
+        master = redis.Redis(port=r.port, decode_responses=True, socket_timeout=30)
+        replica = redis.Redis(port=r.port + 1, decode_responses=True, socket_timeout=30)
+        master.set("k", "v", ex=1000)
+        master.rpush("l", *range(100))
+        assert wait_until(lambda: replica.get("k") == "v" and replica.llen("l") == 100, timeout=60), \
+            (replica.info("replication"), r.lines)
+        assert replica.ttl("k") > 900
+        assert replica.info("replication")["master_link_status"] == "up"
+        assert replica.role()[0] == "slave"
+        with pytest.raises(redis.ReadOnlyError):
+            replica.set("x", "1")
+        assert master.info("replication")["connected_slaves"] == 1
+        qemus = qemus_forwarding(r.port) + qemus_forwarding(r.port + 1)
+        assert len(qemus) == 2, qemus
+        r.proc.send_signal(signal.SIGTERM)
+        assert r.proc.wait(timeout=90) == 0
+        r.wait_for(r"^stopped", timeout=5)
+        assert any(l.startswith("replica 1 stopped") for l in r.lines), r.lines
+        assert not any(alive(p) for p in qemus)
+    finally:
+        r.kill()
+
+
+def test_a_guest_replicates_the_host_build(image, tmp_path):
+    """A guest as replica of the host build (the host's loopback is 10.0.2.2 inside): the
+    snapshot and then the stream reach it."""
+    from conftest import server_binary
+    from helpers import ServerProcess
+    host = ServerProcess(server_binary(), str(tmp_path / "host"), ["--repl-diskless-sync-delay", "0"]).start()
+    vm = ApplianceVM(image, extra_cmdline=f'swiftlet.replicaof="10.0.2.2 {host.port}"')
+    try:
+        c = redis.Redis(port=host.port, decode_responses=True, socket_timeout=30)
+        c.mset({f"k{i}": i for i in range(1000)})
+        vm.start()
+        vm.wait_ready(timeout=READY_TIMEOUT)
+        guest = redis.Redis(port=vm.port, decode_responses=True, socket_timeout=30)
+        assert wait_until(lambda: guest.info("replication")["master_link_status"] == "up", timeout=60), vm.describe()
+        c.set("after", "sync")
+        assert wait_until(lambda: guest.dbsize() == 1001 and guest.get("after") == "sync", timeout=30), vm.describe()
+        assert c.info("stats")["sync_full"] == 1
+    finally:
+        vm.stop()
+        host.stop()
