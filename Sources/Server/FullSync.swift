@@ -144,6 +144,7 @@ extension Replication {
                 case .success:
                     if diskless {
                         peer.phase = .waitingForAck
+                        peer.ackAt = monotonicMillis()   // repl-timeout counts from here
                     } else {
                         if peer.buffered.readableBytes > 0 { peer.send(peer.buffered) }
                         peer.buffered = ByteBuffer()

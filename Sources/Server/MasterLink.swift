@@ -143,7 +143,7 @@ final class MasterLink: @unchecked Sendable {
             self.abortTransfer()
             self.runtime.clients.remove(self.client)
         }
-        loop.execute { try? self.loader.syncShutdownGracefully() }
+        loader.shutdownGracefully { _ in }
     }
 
     /// Every second (any thread): reconnect, acknowledge, time out.
@@ -481,6 +481,7 @@ final class MasterLink: @unchecked Sendable {
             switch result {
             case .success:
                 replication.fullSyncLoaded(replid: t.replid, offset: t.offset)
+                client.db = 0   // the master's stream selects its database before any write
                 applied.store(t.offset, ordering: .relaxed)
                 replication.log.notice("MASTER <-> REPLICA sync: Finished with success")
                 state = .connected
