@@ -5,10 +5,13 @@ and `repl-diskless-sync yes`, syncing 1, 2 and 3 replicas of their own kind in o
 
 Per master and replica count: the seconds from REPLICAOF (sent to every replica at once) until
 every replica is online (its master_link_status up and the master listing it `online`), and how
-many snapshot passes the master logged. Both masters use `repl-diskless-sync-delay --delay` so
+many snapshot passes the master logged, and the master's own part: from its `Starting BGSAVE
+for SYNC` to its `Background RDB transfer terminated with success` (both servers log both; the
+replicas, all on one CPU here, load one after another, which the first figure includes). Both masters use `repl-diskless-sync-delay --delay` so
 replicas arriving together share a pass. Then, with redis-benchmark (SET/GET, -c 50) running
 against the master the whole time, one more 3-replica sync: the master's commands per second
-during the sync against the same load without one (INFO total_commands_processed). Last, the
+while it streams the snapshot against the same load without a sync (INFO
+total_commands_processed, sampled every 20 ms, within the pass's start and end in its log). Last, the
 replica side: a Swiftlet replica and a redis-server replica each loading from the
 redis-server master.
 
@@ -65,16 +68,57 @@ def all_online(master, replicas):
     return all(r.port in online and r.info("replication").get("master_link_status") == "up" for r in replicas)
 
 
-def sync(binary, kind, master, count, cpu):
-    """Seconds from REPLICAOF to every replica online."""
+STAMP = re.compile(r"^\d+:[MSC] (\d\d \w{3} \d{4} \d\d:\d\d:\d\d\.\d{3}) ")
+
+
+def stamp(line):
+    m = STAMP.match(line)
+    return time.mktime(time.strptime(m.group(1)[:-4], "%d %b %Y %H:%M:%S")) + int(m.group(1)[-3:]) / 1000 if m else None
+
+
+def transfer_seconds(log, skip):
+    """The master's own pass in its log lines after the first `skip`: from the first
+    `Starting BGSAVE for SYNC` to the last `Background RDB transfer terminated with success`
+    (both servers log both)."""
+    with open(log, errors="replace") as f:
+        lines = f.read().splitlines()[skip:]
+    starts = [stamp(l) for l in lines if "Starting BGSAVE for SYNC" in l]
+    ends = [stamp(l) for l in lines if "Background RDB transfer terminated with success" in l]
+    return ends[-1] - starts[0] if starts and ends else None
+
+
+def log_lines(master):
+    with open(master.log, errors="replace") as f:
+        return len(f.read().splitlines())
+
+
+def transfer_window(log, skip):
+    """Wall-clock (start, end) of the master's pass, from its log (see transfer_seconds)."""
+    with open(log, errors="replace") as f:
+        lines = f.read().splitlines()[skip:]
+    starts = [stamp(l) for l in lines if "Starting BGSAVE for SYNC" in l]
+    ends = [stamp(l) for l in lines if "Background RDB transfer terminated with success" in l]
+    return (starts[0], ends[-1]) if starts and ends else None
+
+
+def sync(binary, kind, master, count, cpu, samples=None):
+    """(seconds from REPLICAOF to every replica online, seconds of the master's transfer). With
+    `samples`, appends (wall time, total_commands_processed) of the master while waiting."""
     replicas = [Server(binary, kind, cpu) for _ in range(count)]
+    skip = log_lines(master)
     try:
         start = time.monotonic()
         for r in replicas:
             r.c.execute_command("REPLICAOF", "127.0.0.1", master.port)
         while not all_online(master, replicas):
+            if samples is not None:
+                samples.append((time.time(), commands(master)))
             time.sleep(0.02)
-        return time.monotonic() - start
+        online = time.monotonic() - start
+        time.sleep(0.2)   # Redis logs the transfer's end when its child is reaped
+        if samples is not None:
+            samples.append(("window", transfer_window(master.log, skip)))
+        return online, transfer_seconds(master.log, skip)
     finally:
         for r in replicas:
             r.stop()
@@ -95,9 +139,13 @@ def load_during(binary, kind, master, cpu, seconds_hint):
         before, t0 = commands(master), time.monotonic()
         time.sleep(window)
         idle_rate = (commands(master) - before) / (time.monotonic() - t0)
-        before, t0 = commands(master), time.monotonic()
-        sync(binary, kind, master, 3, cpu)
-        sync_rate = (commands(master) - before) / (time.monotonic() - t0)
+        samples = []
+        sync(binary, kind, master, 3, cpu, samples)
+        _, (begin, end) = samples.pop()
+        inside = [(t, n) for t, n in samples if begin <= t <= end]
+        # The rate while the master streams its snapshot: the replicas only receive then; once
+        # they load (on the CPU redis-benchmark uses) the client, not the master, is starved.
+        sync_rate = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
         return idle_rate, sync_rate
     finally:
         bench.kill()
@@ -125,29 +173,31 @@ def main():
         try:
             master.c.execute_command("DEBUG", "POPULATE", args.keys, "key", args.value_size)
             rss = master.info("memory")["used_memory_rss"]
-            times = {}
+            times, transfers = {}, {}
             for count in (1, 2, 3):
                 passes = master.passes()
-                times[count] = sync(binaries[kind], kind, master, count, replica_cpu)
-                rows.append((kind, count, times[count], times[count] / times[1], master.passes() - passes, rss))
+                times[count], transfer = sync(binaries[kind], kind, master, count, replica_cpu)
+                transfers[count] = transfer
+                rows.append((kind, count, times[count], times[count] / times[1], transfer, transfer / transfers[1],
+                             master.passes() - passes, rss))
                 print(rows[-1], flush=True)
             idle, during = load_during(binaries[kind], kind, master, replica_cpu, times[3])
             load_rows.append((kind, idle, during, during / idle))
             print(load_rows[-1], flush=True)
             if kind == "redis":
                 for replica_kind in ("swiftlet", "redis"):
-                    replica_side[replica_kind] = sync(binaries[replica_kind], replica_kind, master, 1, replica_cpu)
+                    replica_side[replica_kind] = sync(binaries[replica_kind], replica_kind, master, 1, replica_cpu)[0]
                     print(replica_kind, replica_side[replica_kind], flush=True)
         finally:
             master.stop()
     gb = args.keys * args.value_size / 1e9
     lines = [f"Full sync of {args.keys:,} keys x {args.value_size} B ({gb:.1f} GB of values), "
              f"repl-diskless-sync yes, delay {args.delay} s, master on CPU {master_cpu}, replicas on CPU {replica_cpu}", "",
-             "| master | replicas | seconds until all online | vs 1 replica | snapshot passes | master RSS |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for kind, count, seconds, ratio, passes, rss in rows:
-        lines.append(f"| {kind} | {count} | {seconds:.2f} | {ratio:.2f}x | {passes} | {rss / 2**20:,.0f} MiB |")
-    lines += ["", "| master | commands/s, no sync | during a 3-replica sync | kept |", "| --- | ---: | ---: | ---: |"]
+             "| master | replicas | seconds until all online | vs 1 replica | master's transfer, s | vs 1 replica | snapshot passes | master RSS |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for kind, count, seconds, ratio, transfer, transfer_ratio, passes, rss in rows:
+        lines.append(f"| {kind} | {count} | {seconds:.2f} | {ratio:.2f}x | {transfer:.2f} | {transfer_ratio:.2f}x | {passes} | {rss / 2**20:,.0f} MiB |")
+    lines += ["", "| master | commands/s, no sync | while streaming to 3 replicas | kept |", "| --- | ---: | ---: | ---: |"]
     for kind, idle, during, kept in load_rows:
         lines.append(f"| {kind} | {idle:,.0f} | {during:,.0f} | {kept:.0%} |")
     if replica_side:

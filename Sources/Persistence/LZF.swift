@@ -33,8 +33,17 @@ public enum LZF {
                 ref -= Int(input[ip]); ip += 1
                 len += 2
                 guard op + len <= outEnd, ref >= 0 else { return false }
-                // Byte by byte: source and destination overlap when the distance is short.
-                for k in 0..<len { output[op + k] = output[ref + k] }
+                let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                let distance = op - ref
+                if distance >= len {
+                    (out + op).update(from: out + ref, count: len)   // no overlap: one copy
+                } else if distance == 1 {
+                    (out + op).update(repeating: out[ref], count: len)   // a run of one byte (padding)
+                } else {
+                    // Overlapping: byte by byte, each copy may read what the previous wrote.
+                    var k = 0
+                    while k < len { out[op + k] = out[ref + k]; k += 1 }
+                }
                 op += len
             }
         }
