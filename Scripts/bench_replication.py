@@ -76,24 +76,15 @@ def stamp(line):
     return time.mktime(time.strptime(m.group(1)[:-4], "%d %b %Y %H:%M:%S")) + int(m.group(1)[-3:]) / 1000 if m else None
 
 
-def transfer_seconds(log, skip):
-    """The master's own pass in its log lines after the first `skip`: from the first
-    `Starting BGSAVE for SYNC` to the last `Background RDB transfer terminated with success`
-    (both servers log both)."""
-    with open(log, errors="replace") as f:
-        lines = f.read().splitlines()[skip:]
-    starts = [stamp(l) for l in lines if "Starting BGSAVE for SYNC" in l]
-    ends = [stamp(l) for l in lines if "Background RDB transfer terminated with success" in l]
-    return ends[-1] - starts[0] if starts and ends else None
-
-
 def log_lines(master):
     with open(master.log, errors="replace") as f:
         return len(f.read().splitlines())
 
 
 def transfer_window(log, skip):
-    """Wall-clock (start, end) of the master's pass, from its log (see transfer_seconds)."""
+    """Wall-clock (start, end) of the master's own pass in its log lines after the first
+    `skip`: from the first `Starting BGSAVE for SYNC` to the last `Background RDB transfer
+    terminated with success` (both servers log both)."""
     with open(log, errors="replace") as f:
         lines = f.read().splitlines()[skip:]
     starts = [stamp(l) for l in lines if "Starting BGSAVE for SYNC" in l]
@@ -116,9 +107,10 @@ def sync(binary, kind, master, count, cpu, samples=None):
             time.sleep(0.02)
         online = time.monotonic() - start
         time.sleep(0.2)   # Redis logs the transfer's end when its child is reaped
+        window = transfer_window(master.log, skip)
         if samples is not None:
-            samples.append(("window", transfer_window(master.log, skip)))
-        return online, transfer_seconds(master.log, skip)
+            samples.append(("window", window))
+        return online, window[1] - window[0] if window else None
     finally:
         for r in replicas:
             r.stop()

@@ -62,6 +62,20 @@ extension Keyspace {
         return snapshotHoldingLocks(now: now)
     }
 
+    /// Replaces every database with `loaded`'s (a scratch keyspace a load filled), telling the
+    /// clients that watch keys. The caller holds every shard lock.
+    public func replaceContents(with loaded: Keyspace) {
+        // Shard handles point into the keyspace's memory: keep `loaded` alive while they are used.
+        withExtendedLifetime(loaded) {
+            for (live, new) in zip(shards, loaded.shards) {
+                for db in 0..<databaseCount {
+                    live.touchWatchedBeforeReplacing(db: db)
+                    live.dbs[db] = new.dbs[db]
+                }
+            }
+        }
+    }
+
     /// Adds a loaded key. The caller must hold the key's shard lock or be the only thread using
     /// the keyspace (start-up). Returns false on a duplicate key.
     public func insertLoaded(db: Int, key: ByteBuffer, entry: Entry) -> Bool {

@@ -98,7 +98,7 @@ final class MasterLink: @unchecked Sendable {
     // The master client: kept across reconnections (its selected database continues).
     private let client: ClientState
     private var ctx: CommandContext
-    private var parser = CommandParser()
+    private var parser: CommandParser
     /// Stream bytes received and not yet part of an applied command.
     private var unapplied = ByteBuffer()
     private var consumedForCommand = 0
@@ -118,11 +118,17 @@ final class MasterLink: @unchecked Sendable {
         client.authenticated = true
         ctx = CommandContext(args: [], out: ReplyWriter(buffer: ByteBuffer()), keyspace: replication.runtime.keyspace,
                              client: client, server: replication.runtime, now: currentTimeMillis(), db: 0)
-        var limits = ParserLimits()
-        limits.maxBulkLength = Int.max / 2
-        parser = CommandParser(limits: limits)
+        parser = MasterLink.makeParser()
         applied.store(offset, ordering: .relaxed)
         loader.start()
+    }
+
+    /// The master's stream is trusted input: no bulk length limit (proto-max-bulk-len is for
+    /// clients).
+    private static func makeParser() -> CommandParser {
+        var limits = ParserLimits()
+        limits.maxBulkLength = Int.max / 2
+        return CommandParser(limits: limits)
     }
 
     var isUp: Bool { stateCode.load(ordering: .relaxed) == State.connected.rawValue }
@@ -205,9 +211,7 @@ final class MasterLink: @unchecked Sendable {
         // A command cut in the middle was not applied: the offset stays at the last whole one.
         unapplied.clear()
         consumedForCommand = 0
-        var limits = ParserLimits()
-        limits.maxBulkLength = Int.max / 2
-        parser = CommandParser(limits: limits)
+        parser = MasterLink.makeParser()
         if !stopped.load(ordering: .relaxed) {
             replication.log.notice("Connection with master lost.")
             replication.log.notice("Caching the disconnected master state.")
@@ -460,13 +464,7 @@ final class MasterLink: @unchecked Sendable {
             }
             let keyspace = runtime.keyspace
             keyspace.lock(Keyspace.allShardsMask)
-            for (live, loaded) in zip(keyspace.shards, scratch.shards) {
-                for db in 0..<keyspace.databaseCount {
-                    live.touchWatchedBeforeReplacing(db: db)
-                    live.dbs[db] = loaded.dbs[db]
-                }
-            }
-            withExtendedLifetime(scratch) {}
+            keyspace.replaceContents(with: scratch)
             // The append-only file must describe the new data: a rewrite from it, as Redis
             // restarts the AOF after a full sync.
             if server.appendOnly.isEnabled {

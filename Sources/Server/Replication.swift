@@ -41,7 +41,7 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
     /// master_replid, master_replid2 and second_repl_offset (PSYNC2: the id this server's
     /// history had before, and up to which offset it is valid).
     private(set) var replid = Replication.newReplicationID()
-    private(set) var replid2 = String(repeating: "0", count: 40)
+    private(set) var replid2 = Replication.noReplicationID
     private(set) var secondReplidOffset: Int64 = -1
     /// master_repl_offset: the offset of the last byte of the stream (sent or applied).
     private(set) var offsetNow: Int64 = 0
@@ -80,6 +80,24 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
 
     /// True while `start` applies `replicaof` from the configuration.
     private var startingUp = false
+
+    /// master_replid2 when there is no previous history (Redis's all-zero id).
+    static let noReplicationID = String(repeating: "0", count: 40)
+
+    /// A history that starts here, under `id`: nothing before it continues (replid2 cleared).
+    private func startHistoryLocked(_ id: String = Replication.newReplicationID()) {
+        replid = id
+        replid2 = Replication.noReplicationID
+        secondReplidOffset = -1
+    }
+
+    /// The history goes on under `id`; the old id stays valid up to this offset (PSYNC2), so
+    /// whoever followed it can continue.
+    private func renameHistoryLocked(to id: String) {
+        replid2 = replid
+        secondReplidOffset = offsetNow + 1
+        replid = id
+    }
 
     static func newReplicationID() -> String {
         (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
@@ -184,11 +202,7 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
     /// held): a new history starts then, with a new id, as in Redis.
     private func createBacklogLocked() {
         guard backlog == nil else { return }
-        if role == .master {
-            replid = Replication.newReplicationID()
-            replid2 = String(repeating: "0", count: 40)
-            secondReplidOffset = -1
-        }
+        if role == .master { startHistoryLocked() }
         backlog = ReplicationBacklog(capacity: config[.replBacklogSize], endOffset: offsetNow)
         attachSinkLocked()
     }
@@ -416,9 +430,7 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
             link = nil
             role = .master
             hasHistory = true
-            replid2 = replid
-            secondReplidOffset = offsetNow + 1
-            replid = Replication.newReplicationID()
+            renameHistoryLocked(to: Replication.newReplicationID())
             streamDB = -1
             disconnectPeersLocked()
             attachSinkLocked()
@@ -443,10 +455,8 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
     /// A full sync's snapshot is loaded: the master's history, from its offset.
     func fullSyncLoaded(replid newID: String, offset: Int64) {
         lock.withLock {
-            replid = newID
+            startHistoryLocked(newID)
             hasHistory = true
-            replid2 = String(repeating: "0", count: 40)
-            secondReplidOffset = -1
             offsetNow = offset
             backlog = ReplicationBacklog(capacity: config[.replBacklogSize], endOffset: offset)
             disconnectPeersLocked()
@@ -458,9 +468,7 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
     func continued(newReplid: String) {
         lock.withLock {
             guard !newReplid.isEmpty, newReplid != replid else { return }
-            replid2 = replid
-            secondReplidOffset = offsetNow + 1
-            replid = newReplid
+            renameHistoryLocked(to: newReplid)
             log.notice("Master replication ID changed to \(newReplid)")
             disconnectPeersLocked()
         }
@@ -559,9 +567,7 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
                 guard role == .master, peers.isEmpty, backlog != nil else { return }
                 flushStreamLocked()
                 backlog = nil
-                replid = Replication.newReplicationID()
-                replid2 = String(repeating: "0", count: 40)
-                secondReplidOffset = -1
+                startHistoryLocked()
                 attachSinkLocked()
                 log.notice("Replication backlog freed after \(seconds) seconds without connected replicas.")
             }

@@ -229,13 +229,13 @@ final class Snapshots: @unchecked Sendable {
             log.warning("\(error)")
             return "ERR Error trying to load the RDB dump, check server logs."
         }
+        if flush {
+            keyspace.replaceContents(with: scratch)
+            finishLoad(summary, millis: monotonicMillis() - start)
+            return nil
+        }
         for (live, loaded) in zip(keyspace.shards, scratch.shards) {
             for db in 0..<keyspace.databaseCount {
-                if flush {
-                    live.touchWatchedBeforeReplacing(db: db)
-                    live.dbs[db] = loaded.dbs[db]
-                    continue
-                }
                 for table in loaded.dbs[db].tables {
                     for (key, entry) in table {
                         live.touchWatched(db: db, key: key)

@@ -35,7 +35,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     var replicator: Replication { replicationState }
     public var replication: any ReplicationHooks { replicationState }
     /// Random 40-hex-digit identity of this run (INFO run_id).
-    let runID: String = (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
+    let runID = Replication.newReplicationID()
 
     public init(config: Config) {
         self.config = config
