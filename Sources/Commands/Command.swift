@@ -221,7 +221,7 @@ public struct CommandTable: Sendable {
     public static let allCommands: [Command] =
         keyCommands + sortCommands + stringCommands + bitmapCommands + listCommands + hashCommands + setCommands + sortedSetCommands
         + connectionCommands + serverCommands + persistenceCommands + transactionCommands + pubsubCommands
-        + replicationCommands
+        + replicationCommands + memoryCommands
 
     public static let standard = CommandTable(allCommands)
 }

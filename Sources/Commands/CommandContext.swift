@@ -71,6 +71,12 @@ public struct CommandContext {
     public var lastCommandName: String { lastRun?.fullName ?? "NULL" }
     /// Set by QUIT and CLIENT KILL of oneself: close once the reply is written.
     public var closeAfterReply = false
+    /// Bytes the keyspace grew (or shrank) by through this context since the counters were last
+    /// published: `publishCounters` adds it to `MemoryLimit.used`, so the memory check sees a
+    /// pipeline's writes at once rather than at the gauge's next measurement.
+    public var memoryDelta = 0
+    /// Xorshift state for the LFU counter's random increments (`accessClock`).
+    public var lfuRandom: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     /// Prepares the context for the next command of the same client.
     @inlinable
@@ -91,6 +97,7 @@ public struct CommandContext {
         self.server = server
         self.now = now
         self.db = db
+        self.lfuRandom = UInt64(truncatingIfNeeded: now) &* 0x9E37_79B9_7F4A_7C15 | 1
     }
 
     // MARK: key placement
@@ -235,7 +242,7 @@ public struct CommandContext {
     /// `lookupKeyRead`.
     public mutating func lookup(_ key: ByteBuffer) -> Value? {
         let (shard, table) = place(key)
-        if let entry = shard.dbs[db].accessEntry(key, clock: clock, table: table) {
+        if let entry = shard.dbs[db].accessEntry(key, access: accessClock(), table: table) {
             if Database.isExpired(entry, now: now) && !(keepsExpiredKeys && client.peer == .master) {
                 if !keepsExpiredKeys { expire(key, in: shard) }
             } else {
@@ -251,10 +258,22 @@ public struct CommandContext {
     @inlinable
     public var clock: UInt32 { UInt32(truncatingIfNeeded: now / 1000) }
 
+    /// What this command's accesses write into `Entry.lastAccess` (LRU seconds, or the LFU
+    /// word under an LFU policy, whose increment needs a random number: a xorshift step).
+    @inlinable
+    public mutating func accessClock() -> AccessClock {
+        lfuRandom ^= lfuRandom << 13
+        lfuRandom ^= lfuRandom >> 7
+        lfuRandom ^= lfuRandom << 17
+        return server.memory.accessClock(nowMillis: now, random: UInt32(truncatingIfNeeded: lfuRandom >> 32))
+    }
+
     public mutating func exists(_ key: ByteBuffer) -> Bool { entry(key) != nil }
 
     private mutating func expire(_ key: ByteBuffer, in shard: Shard) {
+        let before = shard.dbs[db].memory
         shard.dbs[db].remove(key, table: place(key).table)
+        memoryDelta &+= shard.dbs[db].memory &- before
         recordExpiry(key, in: shard)
     }
 
@@ -276,7 +295,9 @@ public struct CommandContext {
         // A pointer, copied without reference counting (see `keepsExpiredKeys`).
         let refusals = server.replicationRefusals
         let fromMaster = client.peer == .master
-        let result = shard.dbs[db].modify(key, table: table) { slot -> R in
+        let before = shard.dbs[db].memory
+        defer { memoryDelta &+= shard.dbs[db].memory &- before }
+        let result = shard.dbs[db].modify(key, table: table, access: accessClock()) { slot -> R in
             // Only the expiry is read: binding the entry would copy (retain) its value.
             if let expireAt = slot?.expireAt, expireAt != 0 && expireAt <= now,
                !(fromMaster && refusals.load(ordering: .relaxed) & ReplicationRefusal.keepsExpiredKeys != 0) {
@@ -315,7 +336,9 @@ public struct CommandContext {
            !(keepsExpiredKeys && client.peer == .master) {
             expire(key, in: shard)
         }
-        shard.dbs[db].store(key, value, expireAt: expireAt, keepTTL: keepTTL, clock: clock, table: table)
+        let before = shard.dbs[db].memory
+        shard.dbs[db].store(key, value, expireAt: expireAt, keepTTL: keepTTL, access: accessClock(), table: table)
+        memoryDelta &+= shard.dbs[db].memory &- before
         changed(key)
     }
 
@@ -324,7 +347,9 @@ public struct CommandContext {
     public mutating func delete(_ key: ByteBuffer) -> Bool {
         guard entry(key) != nil else { return false }
         let (shard, table) = place(key)
+        let before = shard.dbs[db].memory
         shard.dbs[db].remove(key, table: table)
+        memoryDelta &+= shard.dbs[db].memory &- before
         changed(key)
         return true
     }
@@ -334,13 +359,13 @@ public struct CommandContext {
     /// Does not call `changed`: the handler knows whether anything changed.
     public mutating func modify<K, R>(_ key: ByteBuffer, as kind: ValueKind<K>, create: Bool,
                                       _ body: (inout K.Payload) -> R) -> Access<R> {
-        let clock = self.clock
+        // (The access stamp and the memory estimate are the database's job: `Database.modify`.)
         return modifyLive(key) { slot -> Access<R> in
             guard slot != nil else {
                 guard create else { return .missing }
                 var fresh = K.makeEmpty()
                 let result = body(&fresh)
-                if !K.isEmpty(fresh) { slot = Entry(value: K.wrap(fresh), lastAccess: clock) }
+                if !K.isEmpty(fresh) { slot = Entry(value: K.wrap(fresh)) }
                 return .found(result)
             }
             // The collection is moved out of the entry (`slot!.` accesses it in place; binding the
@@ -352,7 +377,6 @@ public struct CommandContext {
                 slot = nil
             } else {
                 slot!.value = K.wrap(consume typed)
-                slot!.lastAccess = clock
             }
             return .found(result)
         }

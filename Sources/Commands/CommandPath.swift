@@ -17,7 +17,7 @@ public enum DispatchOutcome {
 /// filled), runs through these steps, in this order:
 ///
 ///     resolve    table lookup, subcommand, arity                        `resolve`
-///     check      AUTH, RESP2 subscriber context, MISCONF (ACL, OOM)     `admit`
+///     check      AUTH, RESP2 subscriber context, MISCONF, evict/OOM    `admit`
 ///     queue      inside MULTI: keep the resolved command, reply QUEUED  `dispatchResolved`
 ///     lock       the shards of the command's keys, ascending            `underLocks`
 ///     run        the handler                                            `call`
@@ -76,7 +76,7 @@ extension ServerRuntime {
     static let misconfError = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
 
     /// The checks between a valid invocation and running it; replies the error and returns
-    /// false when the command may not run now. (ACL permissions and the memory limit join here.)
+    /// false when the command may not run now. (ACL permissions join here.)
     @inline(__always)
     func admit(_ command: Command, _ ctx: inout CommandContext) -> Bool {
         if !ctx.client.authenticated && !command.flags.contains(.noAuth) {
@@ -97,7 +97,7 @@ extension ServerRuntime {
             ctx.out.error(Self.misconfError)
             return false
         }
-        return true
+        return admitMemory(command, &ctx)
     }
 
     /// The replication refusal for `command`, if any (Redis's messages).
@@ -221,6 +221,10 @@ extension ServerRuntime {
         if ctx.calls > 0 {
             stats.commandsProcessed.wrappingIncrement(by: ctx.calls, ordering: .relaxed)
             ctx.calls = 0
+        }
+        if ctx.memoryDelta != 0 {
+            memory.used.wrappingIncrement(by: ctx.memoryDelta, ordering: .relaxed)
+            ctx.memoryDelta = 0
         }
     }
 

@@ -272,12 +272,20 @@ extension CommandTable {
         Command("idletime", arity: 3, flags: [.readonly], keys: .range(first: 2, last: 2, step: 1), group: "generic",
                 summary: "Returns the time since the last access to a Redis object.") { ctx in
             guard let entry = ctx.entry(ctx.args[2]) else { return ctx.out.null() }
-            ctx.out.integer(Int(ctx.clock &- entry.lastAccess))
+            guard !ctx.server.memory.policy.usesLFU else {
+                return ctx.out.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+            }
+            ctx.out.integer(Int(AccessClock(seconds: ctx.clock).idleSeconds(entry.lastAccess)))
         },
         Command("freq", arity: 3, flags: [.readonly], keys: .range(first: 2, last: 2, step: 1), group: "generic",
                 summary: "Returns the logarithmic access frequency counter of a Redis object.") { ctx in
-            guard ctx.entry(ctx.args[2]) != nil else { return ctx.out.null() }
-            ctx.out.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+            guard let entry = ctx.entry(ctx.args[2]) else { return ctx.out.null() }
+            guard ctx.server.memory.policy.usesLFU else {
+                return ctx.out.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+            }
+            // As Redis: the counter after the decay due, without counting this look as an access.
+            let clock = ctx.accessClock()
+            ctx.out.integer(Int(clock.decayedCount(entry.lastAccess, decayMinutes: clock.lfu?.decayMinutes ?? 0)))
         },
         Command("help", arity: 2, flags: [.readonly, .noKeyspace], group: "generic", summary: "Returns helpful text.") { ctx in
             let lines = ["OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -85,9 +85,9 @@ extension ServerRuntime {
         ctx.durabilityTicket = max(ctx.durabilityTicket, sink.propagate(commands))
     }
 
-    /// A key that active expiry deleted, as the DEL that replays the deletion. Called with the
-    /// key's shard locked.
-    public func propagateExpiry(db: Int, key: ByteBuffer) {
+    /// A key that active expiry or eviction deleted, as the DEL that replays the deletion.
+    /// Called with the key's shard locked.
+    public func propagateDeletion(db: Int, key: ByteBuffer) {
         guard propagating, let sink = propagationSink else { return }
         _ = sink.propagate([PropagatedCommand(db: db, args: [ByteBuffer(string: "DEL"), key.owned()])])
     }

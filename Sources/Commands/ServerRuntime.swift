@@ -40,6 +40,12 @@ public protocol ServerHooks: AnyObject, Sendable {
     func rewriteAppendOnlyFile(_ snapshot: KeyspaceSnapshot) -> String?
     /// Replication (ReplicationCommands.swift).
     var replication: any ReplicationHooks { get }
+    /// Memory figures for MEMORY STATS / DOCTOR, measured now.
+    func memoryReport() -> MemoryReport
+    /// MEMORY PURGE: gives free heap back to the system (glibc `malloc_trim`).
+    func releaseFreeMemory()
+    /// MEMORY MALLOC-STATS: the allocator's own summary, nil when it has none.
+    func allocatorStats() -> String?
 }
 
 /// Why commands are refused because of replication (bits of `ServerRuntime.replicationRefusals`).
@@ -100,6 +106,8 @@ public final class ServerRuntime: @unchecked Sendable {
     public let pubsub = PubSubHub()
     public let clients = ClientRegistry()
     public let stats = ServerStats()
+    /// `maxmemory` and eviction (Eviction.swift).
+    public let memory = MemoryLimit()
     public let startTime = currentTimeMillis()
     public internal(set) var table: CommandTable
     public var hooks: (any ServerHooks)!
@@ -132,4 +140,8 @@ public final class ServerRuntime: @unchecked Sendable {
 
     /// Seconds-resolution clock for OBJECT IDLETIME (like Redis's LRU clock).
     public var lruClock: UInt32 { UInt32(truncatingIfNeeded: currentTimeMillis() / 1000) }
+
+    /// `Entry.lastAccess` of a key created now by a loader (RDB, AOF, full sync): the LRU clock,
+    /// or under an LFU policy a new key's LFU word.
+    public var initialAccess: UInt32 { memory.accessClock(nowMillis: currentTimeMillis(), random: 0).initial }
 }

@@ -262,12 +262,12 @@ extension CommandTable {
     /// its own buffer (no new allocation while the number of digits fits its capacity).
     private static func incrementBy(_ ctx: inout CommandContext, _ by: Int64) {
         enum Outcome { case value(Int64), wrongType, notInteger, overflow }
-        let clock = ctx.clock
         let key = ctx.args[1]
+        // (The access stamp is the database's job: `Database.modify`.)
         let outcome = ctx.modifyEntry(key) { slot -> Outcome in
             // Taken out of the slot (moved, not copied); put back on every path below.
             guard var entry = slot.take() else {
-                slot = Entry(value: .string(ByteBuffer(string: String(by))), lastAccess: clock)
+                slot = Entry(value: .string(ByteBuffer(string: String(by))))
                 return .value(by)
             }
             guard case .string(var text) = entry.value else {
@@ -289,7 +289,6 @@ extension CommandTable {
             text.clear()
             text.writeDecimal(Int(result))
             entry.value = .string(text)
-            entry.lastAccess = clock
             slot = entry
             return .value(result)
         }

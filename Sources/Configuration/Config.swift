@@ -101,7 +101,7 @@ public final class Config: Sendable {
                 return .wrongArgumentCount
             }
             guard let normalized = Config.normalize(words[0], as: d.type) else {
-                return .unparsable(expected: Config.describe(d.type), name: name)
+                return .invalid(Config.rejection(words[0], as: d.type))
             }
             value = normalized
         }
@@ -111,13 +111,16 @@ public final class Config: Sendable {
         return nil
     }
 
-    static func describe(_ type: DirectiveType) -> String {
+    /// Why `raw` is not a value of `type`, in redis-server 7.0's words (config.c).
+    static func rejection(_ raw: String, as type: DirectiveType) -> String {
         switch type {
-        case .integer: return "an integer"
-        case .memory: return "an integer"
-        case .bool: return "a boolean (yes/no)"
-        case .oneOf(let options): return "one of \(options.joined(separator: ", "))"
-        case .string, .words: return "a string"
+        case let .integer(min, max):
+            guard parseStrictInt64(raw) != nil else { return "argument couldn't be parsed into an integer" }
+            return "argument must be between \(min) and \(max) inclusive"
+        case .memory: return "argument must be a memory value"
+        case .bool: return "argument must be 'yes' or 'no'"
+        case .oneOf(let options): return "argument(s) must be one of the following: \(options.joined(separator: ", "))"
+        case .string, .words: return "argument couldn't be parsed"
         }
     }
 

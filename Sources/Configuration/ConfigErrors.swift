@@ -6,9 +6,8 @@ public enum ConfigProblem: Error, Equatable, Sendable {
     /// CONFIG SET of a directive that only start-up may set.
     case immutable
     case wrongArgumentCount
-    /// The value is not of the directive's type (`expected`: "an integer", "one of yes, no").
-    case unparsable(expected: String, name: String)
-    /// The directive's own check refused the value (its message).
+    /// The value is not of the directive's type, or the directive's own check refused it (the
+    /// message, in Redis's words).
     case invalid(String)
 
     /// The reason line of a fatal config-file error.
@@ -17,7 +16,6 @@ public enum ConfigProblem: Error, Equatable, Sendable {
         case .unknownDirective: return "Bad directive or wrong number of arguments"
         case .immutable: return "can't set immutable config"
         case .wrongArgumentCount: return "wrong number of arguments"
-        case let .unparsable(expected, name): return "argument couldn't be parsed into \(expected) - '\(name)'"
         case .invalid(let message): return message
         }
     }

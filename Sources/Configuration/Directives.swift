@@ -75,8 +75,14 @@ extension Config {
         Directive("daemonize", .bool, "no", mutable: false),
         Directive("protected-mode", .bool, "yes"),
         Directive("maxmemory", .memory, "0"),
-        Directive("maxmemory-policy", .oneOf(["volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu",
-                                               "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"]), "noeviction"),
+        Directive("maxmemory-policy", .oneOf(["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+                                               "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction"),
+        // Eviction (Commands/Eviction.swift, Docs/configuration.md "Memory limit").
+        Directive("maxmemory-samples", .integer(min: 1, max: Int(Int32.max)), "5"),
+        Directive("maxmemory-eviction-tenacity", .integer(min: 0, max: 100), "10"),
+        Directive("lfu-log-factor", .integer(min: 0, max: Int(Int32.max)), "10"),
+        Directive("lfu-decay-time", .integer(min: 0, max: Int(Int32.max)), "1"),
+        Directive("replica-ignore-maxmemory", .bool, "yes"),
         Directive("rdbcompression", .bool, "yes"),
         Directive("rdbchecksum", .bool, "yes"),
         // Test aid from Redis: microseconds to sleep after each key a save writes, so tests can
@@ -126,6 +132,7 @@ extension Config {
                                             "slave-read-only": "replica-read-only",
                                             "slave-serve-stale-data": "replica-serve-stale-data",
                                             "slave-priority": "replica-priority",
+                                            "slave-ignore-maxmemory": "replica-ignore-maxmemory",
                                             "repl-ping-slave-period": "repl-ping-replica-period",
                                             "min-slaves-to-write": "min-replicas-to-write",
                                             "min-slaves-max-lag": "min-replicas-max-lag"]

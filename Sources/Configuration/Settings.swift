@@ -39,6 +39,10 @@ extension Setting where Value == Int {
     public static var minReplicasToWrite: Self { .init("min-replicas-to-write") }
     public static var minReplicasMaxLag: Self { .init("min-replicas-max-lag") }
     public static var replicaPriority: Self { .init("replica-priority") }
+    public static var maxMemorySamples: Self { .init("maxmemory-samples") }
+    public static var maxMemoryEvictionTenacity: Self { .init("maxmemory-eviction-tenacity") }
+    public static var lfuLogFactor: Self { .init("lfu-log-factor") }
+    public static var lfuDecayTime: Self { .init("lfu-decay-time") }
 }
 
 extension Setting where Value == Bool {
@@ -53,6 +57,7 @@ extension Setting where Value == Bool {
     public static var replicaReadOnly: Self { .init("replica-read-only") }
     public static var replicaServeStaleData: Self { .init("replica-serve-stale-data") }
     public static var replDisklessSync: Self { .init("repl-diskless-sync") }
+    public static var replicaIgnoreMaxMemory: Self { .init("replica-ignore-maxmemory") }
 }
 
 extension Setting where Value == String {

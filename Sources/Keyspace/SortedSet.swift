@@ -42,6 +42,18 @@ public struct SortedSet: Sendable {
     /// Member → score, unordered (ZSCAN, set-operation lookups).
     public var scoresByMember: [ByteBuffer: Double] { storage.scores }
 
+    /// Memory of the set's own structures (storage object, score table, node and link arrays),
+    /// without the members' bytes, which `Footprint.value` samples. The members are shared by
+    /// the table and the nodes (one buffer each).
+    public var structureFootprint: Int {
+        Footprint.chunk(48)
+            + Footprint.hashTable(capacity: storage.scores.capacity, bytesPerBucket: MemoryLayout<ByteBuffer>.stride + 8)
+            + storage.list.footprint
+    }
+
+    /// Up to `n` members, in the score table's order (a sample for the estimate).
+    public func members(upTo n: Int) -> some Sequence<ByteBuffer> { storage.scores.keys.prefix(n) }
+
     public func score(of member: ByteBuffer) -> Double? { storage.scores[member] }
 
     /// Sets `member`'s score, adding the member when it is new. Returns the previous score.
@@ -356,6 +368,13 @@ fileprivate struct SkipList: Sendable {
     /// empty until the first node is freed.
     private var freeLinks: [Int32] = []
     private var rng: UInt64 = 1
+
+    /// The node and link arrays' memory (`SortedSet.structureFootprint`).
+    var footprint: Int {
+        Footprint.array(capacity: nodes.capacity, stride: MemoryLayout<Node>.stride)
+            + Footprint.array(capacity: links.capacity, stride: MemoryLayout<Link>.stride)
+            + Footprint.array(capacity: freeLinks.capacity, stride: 4)
+    }
 
     init() {
         nodes = Array(repeating: .unused, count: Self.maxHeight)

@@ -77,8 +77,13 @@ public struct Entry: Sendable {
     public var value: Value
     /// Absolute expiry in Unix milliseconds; 0 when the key is persistent.
     public var expireAt: Int64
-    /// Last access, in seconds of the server's LRU clock (OBJECT IDLETIME).
+    /// Last access: seconds of the server's LRU clock (OBJECT IDLETIME), or under an LFU policy
+    /// the LFU word (`AccessClock`).
     public var lastAccess: UInt32
+    /// The value's memory estimate when it was last written (`Footprint.value`), kept so that
+    /// removing or replacing it takes exactly that amount off the database's total. The
+    /// `Database` sets it; it fills what was padding after `lastAccess`.
+    public var footprint: UInt32 = 0
 
     public init(value: Value, expireAt: Int64 = 0, lastAccess: UInt32 = 0) {
         self.value = value

@@ -11,6 +11,12 @@ public struct VolatileKeys: Sendable {
 
     public var count: Int { keys.count }
 
+    /// Memory of the index (`Footprint`): the key array and the position table.
+    public var footprint: Int {
+        Footprint.array(capacity: keys.capacity, stride: MemoryLayout<ByteBuffer>.stride)
+            + Footprint.hashTable(capacity: positions.capacity, bytesPerBucket: MemoryLayout<ByteBuffer>.stride + 8)
+    }
+
     public mutating func insert(_ key: ByteBuffer) {
         guard positions[key] == nil else { return }
         positions[key] = keys.count

@@ -52,7 +52,7 @@ struct AOFLoader {
             if file.type == .base, try startsWithRDBMagic(path) {
                 log.notice("Reading RDB base file on AOF loading...")
                 let loaded = try SnapshotFile.load(path, databases: runtime.keyspace.databaseCount, now: currentTimeMillis(),
-                                                   clock: runtime.lruClock, insert: runtime.keyspace.insertLoaded)
+                                                   clock: runtime.initialAccess, insert: runtime.keyspace.insertLoaded)
                 summary.keysFromBase += loaded?.keysLoaded ?? 0
                 log.notice("DB loaded from base file \(file.name)")
             } else {

@@ -53,7 +53,7 @@ final class ActiveExpiry: Sendable {
                                 shard.dbs[db].remove(key)
                                 shard.stats.expiredKeys += 1
                                 shard.touchWatched(db: db, key: key)
-                                runtime.propagateExpiry(db: db, key: key)
+                                runtime.propagateDeletion(db: db, key: key)
                                 expired += 1
                             }
                         }

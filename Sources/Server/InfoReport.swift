@@ -73,23 +73,30 @@ struct InfoReport {
                 ("clients_in_timeout_table", String(runtime.blocking.blockedClients)),
             ]
         case "memory":
-            let used = MemoryStats.heapInUse
-            let rss = MemoryStats.residentSetSize
+            let m = server.memoryReport()
             let maxmemory = config[.maxMemory]
-            let peak = runtime.stats.recordMemoryPeak(used)
+            let percent = { (part: Int, whole: Int) in whole > 0 ? String(format2(Double(part) * 100 / Double(whole))) + "%" : "0.00%" }
             return [
-                ("used_memory", String(used)),
-                ("used_memory_human", MemoryStats.human(used)),
-                ("used_memory_rss", String(rss)),
-                ("used_memory_rss_human", MemoryStats.human(rss)),
-                ("used_memory_peak", String(peak)),
-                ("used_memory_peak_human", MemoryStats.human(peak)),
+                ("used_memory", String(m.used)),
+                ("used_memory_human", MemoryStats.human(m.used)),
+                ("used_memory_rss", String(m.rss)),
+                ("used_memory_rss_human", MemoryStats.human(m.rss)),
+                ("used_memory_peak", String(m.peak)),
+                ("used_memory_peak_human", MemoryStats.human(m.peak)),
+                ("used_memory_peak_perc", percent(m.used, m.peak)),
+                ("used_memory_overhead", String(m.overhead)),
+                ("used_memory_startup", String(m.startup)),
+                ("used_memory_dataset", String(m.dataset)),
+                ("used_memory_dataset_perc", percent(m.dataset, m.used - m.startup)),
                 ("total_system_memory", String(MemoryStats.totalSystemMemory)),
                 ("total_system_memory_human", MemoryStats.human(MemoryStats.totalSystemMemory)),
                 ("maxmemory", String(maxmemory)),
                 ("maxmemory_human", MemoryStats.human(maxmemory)),
                 ("maxmemory_policy", config[.maxMemoryPolicy]),
-                ("mem_fragmentation_ratio", used > 0 ? String(format2(Double(rss) / Double(used))) : "0"),
+                ("mem_fragmentation_ratio", m.used > 0 ? String(format2(Double(m.rss) / Double(m.used))) : "0"),
+                ("mem_fragmentation_bytes", String(m.rss - m.used)),
+                ("mem_not_counted_for_evict", String(runtime.memory.notCounted.load(ordering: .relaxed))),
+                ("mem_replication_backlog", String(m.backlog)),
                 ("mem_allocator", "glibc"),
                 ("lazyfree_pending_objects", "0"),
             ]
@@ -116,7 +123,7 @@ struct InfoReport {
                 ("sync_partial_ok", String(server.replicator.syncPartialOK.load(ordering: .relaxed))),
                 ("sync_partial_err", String(server.replicator.syncPartialErr.load(ordering: .relaxed))),
                 ("expired_keys", String(expired)),
-                ("evicted_keys", "0"),
+                ("evicted_keys", String(runtime.memory.evictedKeys.load(ordering: .relaxed))),
                 ("keyspace_hits", String(hits)),
                 ("keyspace_misses", String(misses)),
                 ("pubsub_channels", String(runtime.pubsub.channelCount)),
@@ -177,11 +184,6 @@ struct InfoReport {
 
 /// Process memory figures for INFO memory.
 enum MemoryStats {
-    /// Bytes the allocator has handed out (glibc `mallinfo2`: in-use arena + mmapped blocks).
-    static var heapInUse: Int {
-        Int(swiftlet_heap_in_use())
-    }
-
     static var residentSetSize: Int {
         guard let f = fopen("/proc/self/statm", "r") else { return 0 }
         defer { fclose(f) }

@@ -445,7 +445,7 @@ final class MasterLink: @unchecked Sendable {
             if t.path.isEmpty {
                 summary = try t.memory.withUnsafeReadableBytes { raw in
                     do {
-                        return try RDBReader(raw).load(databases: scratch.databaseCount, now: now, clock: runtime.lruClock, insert: scratch.insertLoaded)
+                        return try RDBReader(raw).load(databases: scratch.databaseCount, now: now, clock: runtime.initialAccess, insert: scratch.insertLoaded)
                     } catch let error as RDBLoadError {
                         throw PersistenceError("The RDB received from the master is damaged or unsupported: \(error)")
                     }
@@ -457,7 +457,7 @@ final class MasterLink: @unchecked Sendable {
                     throw PersistenceError("Failed trying to rename the temp DB into \(target) in MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
                 }
                 guard let loaded = try SnapshotFile.load(target, databases: scratch.databaseCount, now: now,
-                                                         clock: runtime.lruClock, insert: scratch.insertLoaded) else {
+                                                         clock: runtime.initialAccess, insert: scratch.insertLoaded) else {
                     throw PersistenceError("The RDB received from the master vanished")
                 }
                 summary = loaded

@@ -37,6 +37,8 @@ final class Replication: ReplicationHooks, PropagationSink, @unchecked Sendable 
     unowned let server: SwiftletServer
 
     let lock = NIOLock()
+    /// The backlog's memory, for `used_memory` (the gauge's thread).
+    var backlogMemory: Int { lock.withLock { backlog?.capacity ?? 0 } }
     private(set) var role: Role = .master
     /// master_replid, master_replid2 and second_repl_offset (PSYNC2: the id this server's
     /// history had before, and up to which offset it is valid).

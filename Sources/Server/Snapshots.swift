@@ -67,7 +67,7 @@ final class Snapshots: @unchecked Sendable {
             ("redis-ver", SwiftletVersion.redisCompat),
             ("redis-bits", String(MemoryLayout<Int>.size * 8)),
             ("ctime", String(currentTimeMillis() / 1000)),
-            ("used-mem", String(swiftlet_heap_in_use())),
+            ("used-mem", String(runtime.memory.used.load(ordering: .relaxed))),
             ("aof-base", "0"),
             ("swiftlet-ver", SwiftletVersion.server),
         ]
@@ -192,7 +192,7 @@ final class Snapshots: @unchecked Sendable {
         let start = monotonicMillis()
         let keyspace = runtime.keyspace
         guard let summary = try SnapshotFile.load(path, databases: keyspace.databaseCount, now: currentTimeMillis(),
-                                                  clock: runtime.lruClock, insert: keyspace.insertLoaded) else { return }
+                                                  clock: runtime.initialAccess, insert: keyspace.insertLoaded) else { return }
         if let version = summary.aux["redis-ver"] { log.notice("Loading RDB produced by version \(version)") }
         finishLoad(summary, millis: monotonicMillis() - start)
     }
@@ -221,7 +221,7 @@ final class Snapshots: @unchecked Sendable {
         let summary: RDBLoadSummary
         do {
             guard let loaded = try SnapshotFile.load(path, databases: keyspace.databaseCount, now: currentTimeMillis(),
-                                                     clock: runtime.lruClock, insert: scratch.insertLoaded) else {
+                                                     clock: runtime.initialAccess, insert: scratch.insertLoaded) else {
                 return "ERR Error trying to load the RDB dump: \(path) does not exist"
             }
             summary = loaded

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Commands
+import CSwiftletSupport
 import Configuration
 import Keyspace
 import Persistence
@@ -34,6 +35,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     private var replicationState: Replication!
     var replicator: Replication { replicationState }
     public var replication: any ReplicationHooks { replicationState }
+    /// `used_memory`, kept fresh for `maxmemory` (MemoryGauge.swift). Set once, in `init`.
+    private(set) var memoryGauge: MemoryGauge!
     /// Random 40-hex-digit identity of this run (INFO run_id).
     let runID = Replication.newReplicationID()
 
@@ -60,6 +63,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         let replication = Replication(config: config, runtime: runtime, log: log, server: self)
         replicationState = replication
         for flusher in flushers.values { flusher.replication = replication }
+        config.apply(to: runtime.memory)
+        memoryGauge = MemoryGauge(runtime: runtime, backlogBytes: { [replication] in replication.backlogMemory })
     }
 
     /// Binds every `bind` address and starts serving. Throws with a message naming the address
@@ -134,6 +139,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         snapshots.startSaveRules(on: group.next())
         replicator.start(on: group.next())
         startAutoRewrite(on: group.next())
+        memoryGauge.measure()
+        memoryGauge.start(on: group.next())
     }
 
     /// The AOF directory: `appenddirname` in the working directory (`dir`), as an absolute path
@@ -220,6 +227,13 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         }
         let names = Set(pairs.map(\.0))
         if names.contains("repl-backlog-size") { replicator.applyBacklogSize() }
+        if !names.isDisjoint(with: Config.memoryLimitDirectives) {
+            config.apply(to: runtime.memory)
+            let limit = config[.maxMemory]
+            if names.contains("maxmemory"), limit > 0, memoryGauge.measure() > limit {
+                log.warning("WARNING: the new maxmemory value set via CONFIG SET (\(limit)) is smaller than the current memory usage (\(runtime.memory.used.load(ordering: .relaxed))). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.")
+            }
+        }
         if !names.isDisjoint(with: ["replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"]) {
             replicator.refreshRefusals()
         }
@@ -234,6 +248,31 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             appendOnly.turnOff()
         }
         return nil
+    }
+
+    public func memoryReport() -> MemoryReport {
+        var report = MemoryReport()
+        let (bytes, tables, keys) = memoryGauge.dataset()
+        _ = bytes
+        report.used = memoryGauge.measure()
+        report.peak = runtime.stats.memoryPeak.load(ordering: .relaxed)
+        report.startup = memoryGauge.startup
+        report.backlog = memoryGauge.replicationBacklog
+        report.rss = MemoryStats.residentSetSize
+        report.databases = (0..<keys.count).filter { keys[$0] > 0 }.map { db in
+            (db: db, tables: tables[db].main, expires: tables[db].expires, keys: keys[db])
+        }
+        return report
+    }
+
+    public func releaseFreeMemory() {
+        swiftlet_release_free_memory()
+    }
+
+    public func allocatorStats() -> String? {
+        var text = [CChar](repeating: 0, count: 512)
+        let n = swiftlet_malloc_stats(&text, text.count)
+        return n > 0 ? String(cString: text) : nil
     }
 
     public func rewriteAppendOnlyFile(_ snapshot: KeyspaceSnapshot) -> String? {

@@ -56,6 +56,8 @@ final class DispatchTests: XCTestCase {
             (strings + [["EXPIRE", "K1", "100"]], ["PERSIST", "K1"]), (strings, ["OBJECT", "ENCODING", "K1"]),
             (strings, ["OBJECT", "REFCOUNT", "K1"]), (strings, ["OBJECT", "IDLETIME", "K1"]), (strings, ["OBJECT", "FREQ", "K1"]),
             ([], ["OBJECT", "HELP"]),
+            (strings, ["MEMORY", "USAGE", "K1", "SAMPLES", "0"]), ([], ["MEMORY", "STATS"]), ([], ["MEMORY", "DOCTOR"]),
+            ([], ["MEMORY", "MALLOC-STATS"]), ([], ["MEMORY", "PURGE"]), ([], ["MEMORY", "HELP"]),
             ([], ["LPUSH", "K1", "x"]), ([], ["RPUSH", "K1", "x"]), (lists, ["LPUSHX", "K1", "x"]), (lists, ["RPUSHX", "K1", "x"]),
             (lists, ["LPOP", "K1"]), (lists, ["RPOP", "K1", "2"]), (lists, ["LLEN", "K1"]), (lists, ["LRANGE", "K1", "0", "-1"]),
             (lists, ["LINDEX", "K1", "0"]), (lists, ["LSET", "K1", "0", "z"]), (lists, ["LINSERT", "K1", "BEFORE", "a", "z"]),

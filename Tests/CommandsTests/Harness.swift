@@ -106,6 +106,9 @@ final class TestHooks: ServerHooks, @unchecked Sendable {
         return nil
     }
     func configRewrite() -> String? { "ERR The server is running without a config file" }
+    func memoryReport() -> MemoryReport { MemoryReport() }
+    func releaseFreeMemory() {}
+    func allocatorStats() -> String? { nil }
     func resetStats() {}
     func info(sections: [String], client: ClientState) -> String { "# Server\r\nredis_version:7.0.15\r\n" }
     func shutdown(save: Bool?) -> String? { "ERR shutdown is not possible in tests" }

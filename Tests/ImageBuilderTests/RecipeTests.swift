@@ -109,7 +109,7 @@ final class RecipeTests: XCTestCase {
         // A directive on the kernel command line is checked like one in [server].
         XCTAssertEqual(error("[vm]\ncmdline = \"console=ttyS0 swiftlet.port=abc\"\n"),
                        RecipeError(file: "Images/t.toml", line: 2,
-                                   message: "field `vm.cmdline`: 'port abc': argument couldn't be parsed into an integer - 'port'"))
+                                   message: "field `vm.cmdline`: 'port abc': argument couldn't be parsed into an integer"))
     }
 
     func testSyntaxErrors() {

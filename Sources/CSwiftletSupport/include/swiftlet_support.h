@@ -5,6 +5,15 @@
 
 /// Bytes currently handed out by the C allocator (glibc mallinfo2: arena in use + mmapped
 /// blocks). Swift's Glibc module does not export <malloc.h>, hence this shim.
+/// Slow on a large fragmented heap (it walks every free chunk, arenas locked): for start-up and
+/// tests, never on a command's path.
 size_t swiftlet_heap_in_use(void);
+
+/// glibc malloc_trim(0): returns free pages to the kernel (MEMORY PURGE).
+void swiftlet_release_free_memory(void);
+
+/// glibc's mallinfo2 as text into `out` (MEMORY MALLOC-STATS); returns the length written, 0
+/// when the C library has no such summary. As slow as `swiftlet_heap_in_use`.
+size_t swiftlet_malloc_stats(char *out, size_t size);
 
 #endif
