@@ -217,11 +217,6 @@ public final class MemoryLimit: @unchecked Sendable {
         runtime.propagateDeletion(db: db, key: key)
         return before - shard.dbs[db].memory
     }
-
-    /// Empties the candidate pool (FLUSHALL, a full sync: its keys are gone).
-    public func forgetCandidates() {
-        evicting.withLockVoid { pool = EvictionPool() }
-    }
 }
 
 /// Redis's eviction pool (evict.c, EVPOOL_SIZE 16): the best candidates seen so far, sorted by
