@@ -302,6 +302,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
 
     public func resetStats() {
         runtime.stats.reset()
+        runtime.memory.evictedKeys.store(0, ordering: .relaxed)
+        runtime.memory.evictionMicros.store(0, ordering: .relaxed)
         for shard in runtime.keyspace.shards {
             shard.lock.withLockVoid { shard.stats = ShardStats() }
         }

@@ -217,6 +217,8 @@ def test_allkeys_random_bounds_memory(make_server):
     fill(c, "r", 60_000)
     assert info_int(c, "stats", "evicted_keys") > 10_000
     assert info_int(c, "memory", "used_memory") <= 8 * MB * 1.05
+    c.config_resetstat()
+    assert info_int(c, "stats", "evicted_keys") == 0
 
 
 def test_evictions_are_replayed_from_the_aof_and_reach_watchers(make_server):

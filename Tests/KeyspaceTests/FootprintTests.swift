@@ -120,14 +120,14 @@ final class FootprintTests: XCTestCase {
         var seen = 0
         db.sampleKeys(5, volatileOnly: false, using: &rng) { key, access, _ in
             seen += 1
-            XCTAssertEqual(db.entry(key)?.lastAccess, access)
+            XCTAssertEqual(db.entry(key())?.lastAccess, access)
         }
         XCTAssertEqual(seen, 5)
         seen = 0
         db.sampleKeys(5, volatileOnly: true, using: &rng) { key, _, expireAt in
             seen += 1
-            XCTAssertTrue(key.string.hasPrefix("t"))
-            XCTAssertEqual(db.entry(key)?.expireAt, expireAt)
+            XCTAssertTrue(key().string.hasPrefix("t"))
+            XCTAssertEqual(db.entry(key())?.expireAt, expireAt)
         }
         XCTAssertEqual(seen, 5)
     }
