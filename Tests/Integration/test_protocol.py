@@ -242,6 +242,53 @@ def test_maxclients(make_server):
     assert d.call("PING") == b"PONG"
 
 
+def test_maxclients_holds_under_a_burst_of_connections(make_server):
+    """80 clients connect at once (threads released together) to a server with maxclients 50
+    and one client already connected: exactly 49 are served, the other 31 get Redis's error and
+    are closed, whatever the order in which the event loops accept them."""
+    srv = make_server(["--maxclients", "50"])
+    probe = srv.raw()
+    assert probe.call("PING") == b"PONG"
+    # The start-up probe's connection may not have been reaped yet.
+    wait_until(lambda: b"connected_clients:1\r\n" in probe.call("INFO", "clients"))
+    start = threading.Barrier(80)
+    results, held = [], []
+    lock = threading.Lock()
+
+    def connect():
+        sock = socket.socket()
+        sock.settimeout(5)
+        start.wait()
+        sock.connect((srv.host, srv.port))
+        sock.sendall(encode_command("PING"))
+        reply = b""
+        try:
+            while not reply.endswith(b"\r\n"):
+                chunk = sock.recv(256)
+                if not chunk:
+                    break
+                reply += chunk
+        except OSError:
+            pass
+        with lock:
+            results.append(reply)
+            held.append(sock)
+
+    threads = [threading.Thread(target=connect) for _ in range(80)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    try:
+        assert len(results) == 80
+        assert results.count(b"+PONG\r\n") == 49, results
+        assert results.count(b"-ERR max number of clients reached\r\n") == 31, results
+        assert b"rejected_connections:31\r\n" in probe.call("INFO", "stats")
+    finally:
+        for sock in held:
+            sock.close()
+
+
 def test_output_buffer_limit_disconnects_slow_reader(make_server):
     srv = make_server(["--client-output-buffer-limit", "normal 1mb 0 0"])
     observer = srv.raw()
