@@ -75,8 +75,8 @@ public struct CommandContext {
     /// published: `publishCounters` adds it to `MemoryLimit.used`, so the memory check sees a
     /// pipeline's writes at once rather than at the gauge's next measurement.
     public var memoryDelta = 0
-    /// Xorshift state for the LFU counter's random increments (`accessClock`).
-    public var lfuRandom: UInt64 = 0x9E37_79B9_7F4A_7C15
+    /// Random numbers for the LFU counter's increments (`accessClock`).
+    public var lfuRandom = SplitMix64(seed: 0)
 
     /// Prepares the context for the next command of the same client.
     @inlinable
@@ -97,7 +97,7 @@ public struct CommandContext {
         self.server = server
         self.now = now
         self.db = db
-        self.lfuRandom = UInt64(truncatingIfNeeded: now) &* 0x9E37_79B9_7F4A_7C15 | 1
+        self.lfuRandom = SplitMix64(seed: UInt64(truncatingIfNeeded: now))
     }
 
     // MARK: key placement
@@ -259,21 +259,27 @@ public struct CommandContext {
     public var clock: UInt32 { UInt32(truncatingIfNeeded: now / 1000) }
 
     /// What this command's accesses write into `Entry.lastAccess` (LRU seconds, or the LFU
-    /// word under an LFU policy, whose increment needs a random number: a xorshift step).
+    /// word under an LFU policy, whose increment needs a random number).
     @inlinable
     public mutating func accessClock() -> AccessClock {
-        lfuRandom ^= lfuRandom << 13
-        lfuRandom ^= lfuRandom >> 7
-        lfuRandom ^= lfuRandom << 17
-        return server.memory.accessClock(nowMillis: now, random: UInt32(truncatingIfNeeded: lfuRandom >> 32))
+        server.memory.accessClock(nowMillis: now, random: UInt32(truncatingIfNeeded: lfuRandom.next() >> 32))
+    }
+
+    /// Runs a change to `shard`'s database `db` and adds what it did to the memory in use to
+    /// `memoryDelta`.
+    @inline(__always)
+    mutating func trackingMemory<R>(of shard: Shard, _ body: () -> R) -> R {
+        let before = shard.dbs[db].memory
+        let result = body()
+        memoryDelta &+= shard.dbs[db].memory &- before
+        return result
     }
 
     public mutating func exists(_ key: ByteBuffer) -> Bool { entry(key) != nil }
 
     private mutating func expire(_ key: ByteBuffer, in shard: Shard) {
-        let before = shard.dbs[db].memory
-        shard.dbs[db].remove(key, table: place(key).table)
-        memoryDelta &+= shard.dbs[db].memory &- before
+        let (db, table) = (self.db, place(key).table)
+        trackingMemory(of: shard) { _ = shard.dbs[db].remove(key, table: table) }
         recordExpiry(key, in: shard)
     }
 
@@ -295,9 +301,8 @@ public struct CommandContext {
         // A pointer, copied without reference counting (see `keepsExpiredKeys`).
         let refusals = server.replicationRefusals
         let fromMaster = client.peer == .master
-        let before = shard.dbs[db].memory
-        defer { memoryDelta &+= shard.dbs[db].memory &- before }
-        let result = shard.dbs[db].modify(key, table: table, access: accessClock()) { slot -> R in
+        let (db, access) = (self.db, accessClock())
+        let result = trackingMemory(of: shard) { shard.dbs[db].modify(key, table: table, access: access) { slot -> R in
             // Only the expiry is read: binding the entry would copy (retain) its value.
             if let expireAt = slot?.expireAt, expireAt != 0 && expireAt <= now,
                !(fromMaster && refusals.load(ordering: .relaxed) & ReplicationRefusal.keepsExpiredKeys != 0) {
@@ -305,7 +310,7 @@ public struct CommandContext {
                 expired = true
             }
             return body(&slot)
-        }
+        } }
         if expired { recordExpiry(key, in: shard) }
         return result
     }
@@ -336,6 +341,7 @@ public struct CommandContext {
            !(keepsExpiredKeys && client.peer == .master) {
             expire(key, in: shard)
         }
+        // (Not through `trackingMemory`: a closure cannot consume `value`.)
         let before = shard.dbs[db].memory
         shard.dbs[db].store(key, value, expireAt: expireAt, keepTTL: keepTTL, access: accessClock(), table: table)
         memoryDelta &+= shard.dbs[db].memory &- before
@@ -347,9 +353,8 @@ public struct CommandContext {
     public mutating func delete(_ key: ByteBuffer) -> Bool {
         guard entry(key) != nil else { return false }
         let (shard, table) = place(key)
-        let before = shard.dbs[db].memory
-        shard.dbs[db].remove(key, table: table)
-        memoryDelta &+= shard.dbs[db].memory &- before
+        let db = self.db
+        trackingMemory(of: shard) { _ = shard.dbs[db].remove(key, table: table) }
         changed(key)
         return true
     }

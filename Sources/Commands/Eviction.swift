@@ -268,10 +268,7 @@ extension ServerRuntime {
             memory.used.wrappingIncrement(by: ctx.memoryDelta, ordering: .relaxed)
             ctx.memoryDelta = 0
         }
-        guard memory.overLimit > 0 else { return true }
-        // A replica with `replica-ignore-maxmemory yes` does not evict: the master does.
-        if replicationRefusals.load(ordering: .relaxed) & ReplicationRefusal.keepsExpiredKeys != 0,
-           memory.replicaIgnoresLimit.load(ordering: .relaxed) { return true }
+        guard memory.overLimit > 0, !leavesEvictionToMaster else { return true }
         guard memory.evict(self, now: ctx.now) == .fail else { return true }
         guard needsMemory(command, ctx.client) else { return true }
         ctx.out.error("OOM command not allowed when used memory > 'maxmemory'.")
@@ -282,9 +279,14 @@ extension ServerRuntime {
     /// of time, or that no command has started yet), unless this is a replica that leaves it
     /// to its master.
     public func evictNow() -> MemoryLimit.Outcome {
-        if replicationRefusals.load(ordering: .relaxed) & ReplicationRefusal.keepsExpiredKeys != 0,
-           memory.replicaIgnoresLimit.load(ordering: .relaxed) { return .ok }
-        return memory.evict(self, now: currentTimeMillis())
+        leavesEvictionToMaster ? .ok : memory.evict(self, now: currentTimeMillis())
+    }
+
+    /// A replica with `replica-ignore-maxmemory yes` neither evicts nor refuses: its master's
+    /// DELs keep it in step.
+    private var leavesEvictionToMaster: Bool {
+        replicationRefusals.load(ordering: .relaxed) & ReplicationRefusal.keepsExpiredKeys != 0
+            && memory.replicaIgnoresLimit.load(ordering: .relaxed)
     }
 
     private func needsMemory(_ command: Command, _ client: ClientState) -> Bool {

@@ -59,8 +59,12 @@ final class MemoryGauge: Sendable {
 
     /// Measures now and publishes the figure.
     @discardableResult
-    func measure() -> Int {
-        let used = startup + datasetBytes() + backlogBytes()
+    func measure() -> Int { publish(dataset: datasetBytes()) }
+
+    /// Publishes the figure for a keyspace of `dataset` bytes just summed.
+    @discardableResult
+    func publish(dataset: Int) -> Int {
+        let used = startup + dataset + backlogBytes()
         runtime.memory.used.store(used, ordering: .relaxed)
         _ = runtime.stats.recordMemoryPeak(used)
         return used

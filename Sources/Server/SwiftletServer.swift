@@ -253,8 +253,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     public func memoryReport() -> MemoryReport {
         var report = MemoryReport()
         let (bytes, tables, keys) = memoryGauge.dataset()
-        _ = bytes
-        report.used = memoryGauge.measure()
+        report.used = memoryGauge.publish(dataset: bytes)
         report.peak = runtime.stats.memoryPeak.load(ordering: .relaxed)
         report.startup = memoryGauge.startup
         report.backlog = memoryGauge.replicationBacklog
