@@ -168,6 +168,15 @@ public final class Config: Sendable {
         return nil
     }
 
+    /// `latency-tracking-info-percentiles`: numbers between 0 and 100 (Redis's messages).
+    static func validatePercentiles(_ value: String) -> String? {
+        for word in value.split(separator: " ") {
+            guard let p = Double(word) else { return "Invalid latency-tracking-info-percentiles parameters" }
+            guard p >= 0 && p <= 100 else { return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]" }
+        }
+        return nil
+    }
+
     /// `replicaof <host> <port>` (empty: this server is a master).
     static func validateReplicaOf(_ value: String) -> String? {
         let parts = value.split(separator: " ")

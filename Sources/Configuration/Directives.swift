@@ -96,6 +96,9 @@ extension Config {
         Directive("slowlog-log-slower-than", .integer(min: -1, max: Int.max), "10000"),
         Directive("slowlog-max-len", .integer(min: 0, max: Int(Int32.max)), "128"),
         Directive("latency-monitor-threshold", .integer(min: 0, max: Int.max), "0"),
+        // Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+        Directive("latency-tracking", .bool, "yes"),
+        Directive("latency-tracking-info-percentiles", .words, "50 99 99.9", validate: Config.validatePercentiles),
         Directive("notify-keyspace-events", .string, ""),
         Directive("list-max-listpack-size", .integer(min: Int(Int32.min), max: Int(Int32.max)), "-2"),
         Directive("hash-max-listpack-entries", .integer(min: 0, max: Int.max), "128"),

@@ -43,6 +43,9 @@ extension Setting where Value == Int {
     public static var maxMemoryEvictionTenacity: Self { .init("maxmemory-eviction-tenacity") }
     public static var lfuLogFactor: Self { .init("lfu-log-factor") }
     public static var lfuDecayTime: Self { .init("lfu-decay-time") }
+    public static var slowlogLogSlowerThan: Self { .init("slowlog-log-slower-than") }
+    public static var slowlogMaxLen: Self { .init("slowlog-max-len") }
+    public static var latencyMonitorThreshold: Self { .init("latency-monitor-threshold") }
 }
 
 extension Setting where Value == Bool {
@@ -58,6 +61,7 @@ extension Setting where Value == Bool {
     public static var replicaServeStaleData: Self { .init("replica-serve-stale-data") }
     public static var replDisklessSync: Self { .init("repl-diskless-sync") }
     public static var replicaIgnoreMaxMemory: Self { .init("replica-ignore-maxmemory") }
+    public static var latencyTracking: Self { .init("latency-tracking") }
 }
 
 extension Setting where Value == String {
@@ -77,6 +81,7 @@ extension Setting where Value == String {
     public static var masterAuth: Self { .init("masterauth") }
     public static var masterUser: Self { .init("masteruser") }
     public static var replDisklessLoad: Self { .init("repl-diskless-load") }
+    public static var latencyTrackingInfoPercentiles: Self { .init("latency-tracking-info-percentiles") }
 }
 
 /// The client classes of `client-output-buffer-limit` (Redis still spells the replica class
