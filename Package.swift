@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "Basics", "RESP", "Keyspace",
+                "Basics", "RESP", "Keyspace", "CSwiftletSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),

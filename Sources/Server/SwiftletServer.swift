@@ -37,6 +37,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     public var replication: any ReplicationHooks { replicationState }
     /// `used_memory`, kept fresh for `maxmemory` (MemoryGauge.swift). Set once, in `init`.
     private(set) var memoryGauge: MemoryGauge!
+    /// INFO's instantaneous_* figures (sampled every 100 ms).
+    let instantaneous: InstantaneousMetrics
     /// Random 40-hex-digit identity of this run (INFO run_id).
     let runID = Replication.newReplicationID()
 
@@ -56,6 +58,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         shutdownPromise = group.next().makePromise()
         snapshots = Snapshots(config: config, runtime: runtime, log: log)
         propagation = PropagationTargets(runtime: runtime)
+        instantaneous = InstantaneousMetrics(stats: runtime.stats)
         appendOnly = AppendOnlyFile(config: config, runtime: runtime, targets: propagation, log: log)
         for flusher in flushers.values { flusher.appendOnly = appendOnly }
         appendOnly.backgroundSaveInProgress = { [snapshots] in snapshots.inProgress }
@@ -64,6 +67,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         replicationState = replication
         for flusher in flushers.values { flusher.replication = replication }
         config.apply(to: runtime.memory)
+        config.apply(to: runtime.statistics)
         memoryGauge = MemoryGauge(runtime: runtime, backlogBytes: { [replication] in replication.backlogMemory })
     }
 
@@ -141,6 +145,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         startAutoRewrite(on: group.next())
         memoryGauge.measure()
         memoryGauge.start(on: group.next())
+        instantaneous.start(on: group.next())
     }
 
     /// The AOF directory: `appenddirname` in the working directory (`dir`), as an absolute path
@@ -234,6 +239,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 log.warning("WARNING: the new maxmemory value set via CONFIG SET (\(limit)) is smaller than the current memory usage (\(runtime.memory.used.load(ordering: .relaxed))). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.")
             }
         }
+        if !names.isDisjoint(with: Config.statisticsDirectives) { config.apply(to: runtime.statistics) }
         if !names.isDisjoint(with: ["replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"]) {
             replicator.refreshRefusals()
         }
@@ -303,6 +309,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         runtime.stats.reset()
         runtime.memory.evictedKeys.store(0, ordering: .relaxed)
         runtime.memory.evictionMicros.store(0, ordering: .relaxed)
+        runtime.statistics.reset()
         for shard in runtime.keyspace.shards {
             shard.lock.withLockVoid { shard.stats = ShardStats() }
         }
