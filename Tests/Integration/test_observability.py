@@ -232,7 +232,9 @@ def test_instantaneous_ops_per_sec(c, make_server):
 
 
 def test_monitor(c):
-    other = redis.Redis(connection_pool=c.connection_pool)
+    kwargs = c.connection_pool.connection_kwargs
+    other = redis.Redis(host=kwargs["host"], port=kwargs["port"], decode_responses=True, protocol=2)
+    other.ping()     # connected (and its CLIENT SETINFO sent) before the monitor starts
     with c.monitor() as m:
         other.set("b", "x\ty\"\n")
         other.config_get("port")                 # admin: not shown
