@@ -98,6 +98,9 @@ extension Config {
         Directive("latency-monitor-threshold", .integer(min: 0, max: Int.max), "0"),
         // Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
         Directive("latency-tracking", .bool, "yes"),
+        // Swiftlet's own: the HTTP endpoint (/health, /metrics; Server/HTTPEndpoint.swift), off at 0.
+        Directive("http-port", .integer(min: 0, max: 65535), "0", mutable: false),
+        Directive("http-bind", .string, "127.0.0.1", mutable: false),
         Directive("latency-tracking-info-percentiles", .words, "50 99 99.9", validate: Config.validatePercentiles),
         Directive("notify-keyspace-events", .string, ""),
         Directive("list-max-listpack-size", .integer(min: Int(Int32.min), max: Int(Int32.max)), "-2"),

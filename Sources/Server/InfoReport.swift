@@ -32,6 +32,15 @@ struct InfoReport {
         return out
     }
 
+    /// Every field of the sections INFO prints by default, by name (the HTTP endpoint's source).
+    func fields() -> [String: String] {
+        var out: [String: String] = [:]
+        for name in InfoReport.defaultSections {
+            for (k, v) in section(name) ?? [] { out[k] = v }
+        }
+        return out
+    }
+
     private func section(_ name: String) -> [(String, String)]? {
         let runtime = server.runtime
         let config = server.config

@@ -37,6 +37,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     public var replication: any ReplicationHooks { replicationState }
     /// `used_memory`, kept fresh for `maxmemory` (MemoryGauge.swift). Set once, in `init`.
     private(set) var memoryGauge: MemoryGauge!
+    /// The HTTP endpoint's listening channel (`http-port`), if any.
+    private(set) var httpChannel: Channel?
     /// INFO's instantaneous_* figures (sampled every 100 ms).
     let instantaneous: InstantaneousMetrics
     /// Random 40-hex-digit identity of this run (INFO run_id).
@@ -139,6 +141,16 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             }
         }
         guard !channels.isEmpty else { throw ServerError("No address could be bound (bind \(config[.bind]))") }
+        if config[.httpPort] > 0 {
+            let host = config[.httpBind]
+            do {
+                let channel = try HTTPEndpoint(server: self).start(group: group, host: host, port: config[.httpPort])
+                httpChannel = channel
+                log.notice("HTTP endpoint (/health, /metrics) on \(host):\(channel.localAddress?.port ?? config[.httpPort])")
+            } catch {
+                throw ServerError("Could not create the HTTP listening socket \(host):\(config[.httpPort]) (http-port, http-bind): \(error)")
+            }
+        }
         expiry.start(on: group.next(), hz: config[.hz], enabled: runtime.activeExpireEnabled)
         snapshots.startSaveRules(on: group.next())
         replicator.start(on: group.next())
@@ -190,6 +202,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     public func wait() throws {
         try shutdownPromise.futureResult.wait()
         for c in channels { try? c.close().wait() }
+        try? httpChannel?.close().wait()
         replicator.stop()
         try? group.syncShutdownGracefully()
         appendOnly.stop()
@@ -313,6 +326,11 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         for shard in runtime.keyspace.shards {
             shard.lock.withLockVoid { shard.stats = ShardStats() }
         }
+    }
+
+    /// INFO's default sections as field -> value (the HTTP endpoint reads these).
+    func infoFields() -> [String: String] {
+        InfoReport(server: self).fields()
     }
 
     public func info(sections: [String], client: ClientState) -> String {
