@@ -17,6 +17,8 @@ public protocol ClientConnection: AnyObject, Sendable {
     func kill()
     /// Appends protocol bytes to the connection's output (MONITOR's lines).
     func send(_ bytes: ByteBuffer)
+    /// CLIENT UNPAUSE: run the command postponed by the pause now.
+    func resumePostponed()
 }
 
 /// A command MULTI queued: resolved (subcommand included) and validated when it was queued.

@@ -282,6 +282,8 @@ public struct CommandContext {
     public mutating func exists(_ key: ByteBuffer) -> Bool { entry(key) != nil }
 
     private mutating func expire(_ key: ByteBuffer, in shard: Shard) {
+        // CLIENT PAUSE keeps the dataset as it is: the key reads as missing but stays.
+        if server.pause.isActive { return }
         let (db, table) = (self.db, place(key).table)
         trackingMemory(of: shard) { _ = shard.dbs[db].remove(key, table: table) }
         recordExpiry(key, in: shard)

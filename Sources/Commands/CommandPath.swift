@@ -10,6 +10,9 @@ public enum DispatchOutcome {
     case blocked(BlockedWaiter)
     /// Write what is in `ctx.out`, then close (QUIT, CLIENT KILL of itself).
     case close
+    /// CLIENT PAUSE holds the command: nothing ran and nothing was replied; the connection runs
+    /// it again at the pause's end (monotonic ms `until`) or at UNPAUSE.
+    case postponed(until: Int64)
 }
 
 /// The one command-execution path. Every command, wherever it comes from (a client's request,
@@ -18,6 +21,7 @@ public enum DispatchOutcome {
 ///
 ///     resolve    table lookup, subcommand, arity                        `resolve`
 ///     check      AUTH, RESP2 subscriber context, MISCONF, evict/OOM    `admit`
+///     pause      CLIENT PAUSE: the connection runs the command later    `dispatchResolved`
 ///     queue      inside MULTI: keep the resolved command, reply QUEUED  `dispatchResolved`
 ///     lock       the shards of the command's keys, ascending            `underLocks`
 ///     run        the handler                                            `call`
@@ -63,6 +67,8 @@ extension ServerRuntime {
             statistics.recordRejection(command)
             return .done
         }
+        // After the checks and before MULTI queues the command, where Redis postpones it too.
+        if let until = pause.postpones(command, &ctx) { return .postponed(until: until) }
         if ctx.client.inMulti && !command.flags.contains(.noMulti) {
             // The resolved command is queued with owned copies of its arguments: EXEC runs it
             // without looking it up again.

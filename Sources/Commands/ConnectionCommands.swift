@@ -219,6 +219,13 @@ extension CommandTable {
                 ctx.replySyntaxError()
             }
         },
+        Command("pause", arity: -3, flags: [.noKeyspace, .admin, .noscript, .loading, .stale], group: "connection",
+                summary: "Suspends commands processing.", handler: clientPause),
+        Command("unpause", arity: 2, flags: [.noKeyspace, .admin, .noscript, .loading, .stale], group: "connection",
+                summary: "Resumes processing commands from paused clients.") { ctx in
+            ctx.server.pause.unpause()
+            ctx.out.ok()
+        },
         Command("unblock", arity: -3, flags: [.noKeyspace, .admin], group: "connection",
                 summary: "Unblocks a client blocked by a blocking command from a different connection.", handler: clientUnblock),
         Command("help", arity: 2, flags: [.noKeyspace], group: "connection", summary: "Returns helpful text about the different subcommands.") { ctx in
@@ -229,6 +236,8 @@ extension CommandTable {
                          "LIST [TYPE normal|master|replica|pubsub] [ID <id> [<id> ...]]", "    Return information about client connections.",
                          "INFO", "    Return information about the current client connection.",
                          "KILL <ip:port> | KILL <option> <value> [<option> <value> [...]]", "    Kill connections.",
+                         "UNPAUSE", "    Stop the current client pause, resuming traffic.",
+                         "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
                          "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
                          "SETINFO <option> <value>", "    Set client meta attr (LIB-NAME, LIB-VER).",
                          "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
@@ -236,6 +245,24 @@ extension CommandTable {
             ctx.replyHelp(lines)
         },
     ]
+
+    /// CLIENT PAUSE timeout [WRITE|ALL] (milliseconds; ALL by default).
+    static func clientPause(_ ctx: inout CommandContext) {
+        guard ctx.args.count <= 4 else { return ctx.replySyntaxError() }
+        var mode = ClientPause.Mode.all
+        if ctx.args.count == 4 {
+            if ctx.args[3].equalsIgnoringCase("WRITE") {
+                mode = .write
+            } else if !ctx.args[3].equalsIgnoringCase("ALL") {
+                return ctx.out.error("ERR CLIENT PAUSE mode must be WRITE or ALL")
+            }
+        }
+        guard let timeout = ctx.args[2].int64Value else { return ctx.out.error("ERR timeout is not an integer or out of range") }
+        guard timeout >= 0 else { return ctx.out.error("ERR timeout is negative") }
+        let (until, overflow) = monotonicMillis().addingReportingOverflow(timeout)
+        ctx.server.pause.pause(until: overflow ? Int64.max : until, mode: mode)
+        ctx.out.ok()
+    }
 
     static func clientList(_ ctx: inout CommandContext) {
         var clients = ctx.server.clients.all

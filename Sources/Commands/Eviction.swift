@@ -127,6 +127,8 @@ public final class MemoryLimit: @unchecked Sendable {
     /// command takes its shard locks; takes them one at a time.
     func evict(_ runtime: ServerRuntime, now: Int64) -> Outcome {
         guard overLimit > 0 else { return .ok }
+        // CLIENT PAUSE keeps the dataset as it is (Redis's PAUSE_ACTION_EVICT).
+        if runtime.pause.isActive { return .ok }
         let policy = self.policy
         guard policy != .noeviction else { return .fail }
         return evicting.withLock {

@@ -113,6 +113,8 @@ public final class ServerRuntime: @unchecked Sendable {
     public let statistics: CommandStatistics
     /// `notify-keyspace-events` as `KeyspaceEventClass` bits (0: off), read by every write.
     public let keyspaceEvents = UnsafeAtomic<UInt32>.create(0)
+    /// CLIENT PAUSE (ClientPause.swift).
+    public let pause = ClientPause()
     /// MONITOR's clients (MonitorFeed.swift).
     public let monitors = MonitorFeed()
     public var hooks: (any ServerHooks)!

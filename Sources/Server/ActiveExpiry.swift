@@ -22,7 +22,7 @@ final class ActiveExpiry: Sendable {
     func start(on loop: EventLoop, hz: Int, enabled: ManagedAtomic<Bool>) {
         let period = TimeAmount.milliseconds(Int64(1000 / max(1, hz)))
         loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [self] _ in
-            guard enabled.load(ordering: .relaxed) else { return }
+            guard enabled.load(ordering: .relaxed), !runtime.pause.isActive else { return }
             // A replica leaves expiring to its master, whose DELs arrive in the stream.
             guard runtime.replicationRefusals.load(ordering: .relaxed) & ReplicationRefusal.keepsExpiredKeys == 0 else { return }
             self.cycle(budgetMicros: Int64(1000 / max(1, hz)) * 250)

@@ -27,6 +27,9 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         /// A blocking command waits for data (`waiter`), with a timer when it has a timeout;
         /// further requests wait in `pending` and run, in order, after its reply.
         case blocked(BlockedWaiter, timeout: Scheduled<Void>?)
+        /// CLIENT PAUSE holds `command` (its owned arguments): it runs at the pause's end (the
+        /// timer) or at UNPAUSE; further requests wait in `pending` behind it.
+        case postponed(Arguments, timer: Scheduled<Void>?)
         /// The client does not read its replies and has no output limit: its requests wait in
         /// `pending` and reading from the socket is off until NIO's buffer drains (see
         /// `pauseIfNotReading`). `closeWhenDrained`: it half-closed meanwhile, so the connection
@@ -110,6 +113,10 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         if case .closing = input { return true } else { return false }
     }
 
+    private var isPostponed: Bool {
+        if case .postponed = input { return true } else { return false }
+    }
+
     private var blockedWaiter: BlockedWaiter? {
         if case .blocked(let waiter, _) = input { return waiter } else { return nil }
     }
@@ -138,8 +145,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
 
     func channelInactive(context: ChannelHandlerContext) {
         let waiter = blockedWaiter
-        if case .blocked(_, let timer) = input { timer?.cancel() }
-        input = .closing
+        enterClosing()
         state.closed.store(true, ordering: .releasing)
         state.disconnect()   // breaks the connection <-> state cycle
         if let waiter { _ = runtime.blocking.cancel(waiter) }
@@ -250,6 +256,8 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
                 break
             case .blocked(let waiter):
                 block(on: waiter)
+            case .postponed(let until):
+                postpone(Arguments(parser.args.owned()), until: until)
             case .close:
                 flushThenClose(context)
                 return
@@ -285,7 +293,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
             input = .paused(closeWhenDrained: true, resumeQueued: resumeQueued)   // answer the paused requests first
         case .closing:
             break
-        case .reading, .blocked:
+        case .reading, .blocked, .postponed:
             updateShared()
             flush(context)
             closeAfterWrites(context)
@@ -320,7 +328,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         let now = PublishedState(command: ctx.lastRun.map { ObjectIdentifier($0) }, db: state.db,
                                  proto: state.proto.rawValue, subscriptions: state.channels.count,
                                  patterns: state.patterns.count, multi: state.multiQueue?.count ?? -1,
-                                 blocked: blockedWaiter != nil, noEvict: state.noEvict,
+                                 blocked: blockedWaiter != nil || isPostponed, noEvict: state.noEvict,
                                  queryBuffer: pending?.readableBytes ?? 0, rewrites: state.sharedRewrites)
         guard now != published else { return }
         published = now
@@ -398,6 +406,10 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     /// Leaves whatever state the input was in for `.closing`, ending a blocked wait's timer.
     private func enterClosing() {
         if case .blocked(_, let timer) = input { timer?.cancel() }
+        if case .postponed(_, let timer) = input {
+            timer?.cancel()
+            runtime.pause.release(state)
+        }
         input = .closing
     }
 
@@ -479,7 +491,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
             input = .paused(closeWhenDrained: closeWhenDrained, resumeQueued: resumeQueued)
         case .closing:
             break
-        case .reading, .blocked:
+        case .reading, .blocked, .postponed:
             if closeWhenDrained {
                 // What is left is at most a partial request that cannot complete.
                 closeAfterWrites(context)
@@ -487,6 +499,46 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
                 try? context.channel.syncOptions?.setOption(.autoRead, value: true)
             }
         }
+    }
+
+    // MARK: CLIENT PAUSE
+
+    /// Holds the command until the pause ends: a timer for its end, and UNPAUSE's wake-up.
+    private func postpone(_ args: Arguments, until: Int64) {
+        runtime.pause.hold(state)
+        let timer = eventLoop.scheduleTask(in: .milliseconds(max(0, until - monotonicMillis()))) { [self] in
+            runPostponed()
+        }
+        input = .postponed(args, timer: timer)
+    }
+
+    /// Runs the held command (through the whole command path again: a pause set meanwhile
+    /// postpones it anew), then the input queued behind it.
+    private func runPostponed() {
+        guard case .postponed(let args, let timer) = input, let context = channelContext else { return }
+        timer?.cancel()
+        runtime.pause.release(state)
+        input = .reading
+        let saved = ctx.args
+        ctx.args = args
+        ctx.begin(now: currentTimeMillis())
+        let outcome = runtime.dispatch(&ctx)
+        ctx.args = saved
+        switch outcome {
+        case .done: break
+        case .blocked(let waiter): block(on: waiter)
+        case .postponed(let until): postpone(args, until: until)
+        case .close:
+            flushThenClose(context)
+            return
+        }
+        if case .reading = input { drain(adding: nil, context: context) }
+        updateShared()
+        flush(context)
+    }
+
+    func resumePostponed() {
+        eventLoop.execute { self.runPostponed() }
     }
 
     // MARK: blocking

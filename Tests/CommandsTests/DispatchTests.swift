@@ -46,7 +46,7 @@ final class DispatchTests: XCTestCase {
             ([], ["SELECT", "1"]), ([], ["CLIENT", "ID"]), ([], ["CLIENT", "SETNAME", "x"]), ([], ["CLIENT", "GETNAME"]),
             ([], ["CLIENT", "LIST"]), ([], ["CLIENT", "INFO"]), ([], ["CLIENT", "KILL", "ID", "99999"]),
             ([], ["CLIENT", "SETINFO", "LIB-NAME", "x"]), ([], ["CLIENT", "NO-EVICT", "on"]), ([], ["CLIENT", "NO-TOUCH", "on"]),
-            ([], ["CLIENT", "REPLY", "ON"]), ([], ["CLIENT", "HELP"]),
+            ([], ["CLIENT", "REPLY", "ON"]), ([], ["CLIENT", "HELP"]), ([], ["CLIENT", "PAUSE", "0"]), ([], ["CLIENT", "UNPAUSE"]),
             (strings, ["DEL", "K1", "K2", "K3"]), (strings, ["UNLINK", "K1", "K2", "K3"]), (strings, ["EXISTS", "K1", "K2", "K3"]),
             (strings, ["TOUCH", "K1", "K2", "K3"]), (strings, ["TYPE", "K1"]), (strings, ["KEYS", "*"]), (strings, ["SCAN", "0"]),
             (strings, ["RANDOMKEY"]), (strings, ["RENAME", "K1", "K2"]), ([["SET", "K1", "x"]], ["RENAMENX", "K1", "K3"]),

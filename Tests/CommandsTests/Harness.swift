@@ -169,6 +169,8 @@ final class TestClient: ClientConnection, @unchecked Sendable {
     var blocked = false
     private let lock = NSLock()
 
+    func resumePostponed() {}
+
     func send(_ bytes: ByteBuffer) {
         var b = bytes
         lock.lock()

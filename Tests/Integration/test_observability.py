@@ -255,3 +255,54 @@ def test_monitor(c):
     assert abs(float(first["time"]) - time.time()) < 10
     # Gone with its connection: nothing left monitoring.
     assert "flags=O" not in c.execute_command("CLIENT", "LIST")
+
+
+def test_client_pause(c, connect):
+    kwargs = c.connection_pool.connection_kwargs
+    other = redis.Redis(host=kwargs["host"], port=kwargs["port"], decode_responses=True, protocol=2)
+    other.ping()
+    # WRITE: reads go on, writes wait for the end of the pause, in order.
+    assert c.execute_command("CLIENT", "PAUSE", "400", "WRITE") == "OK"
+    start = time.monotonic()
+    assert other.get("k") is None
+    assert time.monotonic() - start < 0.3
+    other.set("k", "1")
+    assert time.monotonic() - start >= 0.35
+    assert other.get("k") == "1"
+    # UNPAUSE lets the held write through at once.
+    c.execute_command("CLIENT", "PAUSE", "10000", "WRITE")
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("set", other.set("k", "2")))
+    t.start()
+    time.sleep(0.2)
+    assert "set" not in result and c.get("k") == "1"
+    assert "flags=b" in c.execute_command("CLIENT", "LIST")
+    start = time.monotonic()
+    c.execute_command("CLIENT", "UNPAUSE")
+    t.join(5)
+    assert result == {"set": True} and time.monotonic() - start < 1
+    # A stricter pause wins over a longer WRITE one: ALL holds reads too, until the later end.
+    c.execute_command("CLIENT", "PAUSE", "600", "WRITE")
+    c.execute_command("CLIENT", "PAUSE", "100", "ALL")
+    start = time.monotonic()
+    assert other.get("k") == "2"
+    assert time.monotonic() - start >= 0.5
+    # While paused, keys do not expire (a read sees them missing) and return once it ends.
+    other.set("ttl", "v", px=100)
+    c.execute_command("CLIENT", "PAUSE", "400", "WRITE")
+    time.sleep(0.2)
+    assert other.get("ttl") is None
+    assert other.exists("ttl") == 0
+    assert c.dbsize() == 2 and c.info("stats")["expired_keys"] == 0
+    time.sleep(0.3)
+    assert other.set("after", "1")
+    other.get("ttl")
+    assert wait_until(lambda: c.info("stats")["expired_keys"] == 1)
+    assert c.dbsize() == 2      # k and after
+    with pytest.raises(redis.ResponseError, match="CLIENT PAUSE mode must be WRITE or ALL"):
+        c.execute_command("CLIENT", "PAUSE", "10", "READ")
+    with pytest.raises(redis.ResponseError, match="timeout is not an integer or out of range"):
+        c.execute_command("CLIENT", "PAUSE", "abc")
+    with pytest.raises(redis.ResponseError, match="timeout is negative"):
+        c.execute_command("CLIENT", "PAUSE", "-1")
+    other.close()
