@@ -101,6 +101,9 @@ extension Config {
         // Swiftlet's own: the HTTP endpoint (/health, /metrics; Server/HTTPEndpoint.swift), off at 0.
         Directive("http-port", .integer(min: 0, max: 65535), "0", mutable: false),
         Directive("http-bind", .string, "127.0.0.1", mutable: false),
+        // Swiftlet's own: the keyspace's shard locks (a power of two up to 64; Docs/design.md).
+        Directive("keyspace-shards", .integer(min: 1, max: 64), "64", mutable: false,
+                  validate: { v in Int(v).flatMap { $0 & ($0 - 1) == 0 ? nil : "keyspace-shards must be a power of two between 1 and 64" } }),
         Directive("latency-tracking-info-percentiles", .words, "50 99 99.9", validate: Config.validatePercentiles),
         Directive("notify-keyspace-events", .string, ""),
         Directive("list-max-listpack-size", .integer(min: Int(Int32.min), max: Int(Int32.max)), "-2"),

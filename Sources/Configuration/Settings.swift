@@ -47,6 +47,7 @@ extension Setting where Value == Int {
     public static var slowlogMaxLen: Self { .init("slowlog-max-len") }
     public static var latencyMonitorThreshold: Self { .init("latency-monitor-threshold") }
     public static var httpPort: Self { .init("http-port") }
+    public static var keyspaceShards: Self { .init("keyspace-shards") }
 }
 
 extension Setting where Value == Bool {

@@ -7,9 +7,30 @@ import NIOCore
 /// writer touches while it runs (see Docs/design.md), and SCAN's cursor is simply the next slot,
 /// which gives Redis's full-iteration guarantee without relying on a hash table's internal order.
 public enum KeySlot {
-    public static let shardCount = 64
+    /// Shards of the keyspace (`keyspace-shards`): a power of two from 1 to 64, at most 64
+    /// because a command's locks are one 64-bit mask. Set once at start-up, before the first
+    /// `Keyspace` exists (`configure(shards:)`), and only read afterwards.
+    nonisolated(unsafe) public private(set) static var shardCount = 64
+    /// log2(shardCount): a slot's index inside its shard is `slot >> shardShift`.
+    nonisolated(unsafe) public private(set) static var shardShift = 6
+    /// Set by the first `Keyspace`: from then on the shard count may not change.
+    nonisolated(unsafe) static var inUse = false
     public static let slotCount = 16384
-    public static let slotsPerShard = slotCount / shardCount
+    public static var slotsPerShard: Int { slotCount >> shardShift }
+
+    /// Why `shards` cannot be the shard count, or nil when it can.
+    public static func problem(shards: Int) -> String? {
+        shards >= 1 && shards <= 64 && shards & (shards - 1) == 0 ? nil : "keyspace-shards must be a power of two between 1 and 64"
+    }
+
+    /// Sets the shard count for the process; must come before the first keyspace is made.
+    public static func configure(shards: Int) {
+        precondition(problem(shards: shards) == nil, problem(shards: shards) ?? "")
+        guard shards != shardCount else { return }
+        precondition(!inUse, "the shard count cannot change once a keyspace exists")
+        shardCount = shards
+        shardShift = shards.trailingZeroBitCount
+    }
 
     /// 64-bit hash of the key's bytes: eight bytes per multiply, then a full avalanche (the
     /// finaliser of SplitMix64), so every bit of the result depends on every input bit and the
@@ -51,5 +72,5 @@ public enum KeySlot {
     @inlinable public static func shard(ofSlot slot: Int) -> Int { slot & (shardCount - 1) }
     @inlinable public static func shard(_ key: ByteBuffer) -> Int { shard(ofSlot: slot(key)) }
     /// Index of a slot inside its shard's tables.
-    @inlinable public static func localIndex(ofSlot slot: Int) -> Int { slot / shardCount }
+    @inlinable public static func localIndex(ofSlot slot: Int) -> Int { slot >> shardShift }
 }

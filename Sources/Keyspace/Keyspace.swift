@@ -23,9 +23,13 @@ public final class Keyspace: @unchecked Sendable {
     @usableFromInline let mutexes: UnsafeMutablePointer<pthread_mutex_t>
     let states: UnsafeMutablePointer<ShardState>
 
-    public static let allShardsMask: UInt64 = ~0
+    /// Every shard's bit.
+    public static var allShardsMask: UInt64 {
+        KeySlot.shardCount == 64 ? ~0 : (UInt64(1) << UInt64(KeySlot.shardCount)) - 1
+    }
 
     public init(databases: Int = 16) {
+        KeySlot.inUse = true
         databaseCount = databases
         let mutexes = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: KeySlot.shardCount)
         for i in 0..<KeySlot.shardCount { pthread_mutex_init(mutexes + i, nil) }

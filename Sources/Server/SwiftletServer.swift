@@ -51,6 +51,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         var logger = Logger(label: "swiftlet") { _ in RedisStyleLogHandler(level: level, file: logfile) }
         logger.logLevel = level
         log = logger
+        KeySlot.configure(shards: config[.keyspaceShards])
         runtime = ServerRuntime(keyspace: Keyspace(databases: config[.databases]), table: .standard)
         group = MultiThreadedEventLoopGroup(numberOfThreads: config[.ioThreads])
         var flushers: [ObjectIdentifier: ReplyFlusher] = [:]
