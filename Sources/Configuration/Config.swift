@@ -104,7 +104,7 @@ public final class Config: Sendable {
 
     /// Validates and stores a directive; nil when it was taken, else what is wrong with it.
     /// `appendSave`: a config file's second and later `save` lines add rules to the first's
-    /// (Redis 7.0 reads them so).
+    /// (Redis 7.0 reads them so); `save ""` still clears them all.
     func apply(name rawName: String, words: [String], atStartup: Bool, appendSave: Bool = false) -> ConfigProblem? {
         let name = Config.aliases[rawName] ?? rawName
         guard let d = Config.byName[name] else { return .unknownDirective }
@@ -121,7 +121,7 @@ public final class Config: Sendable {
             return .invalid(String(cString: strerror(errno)))
         }
         var stored = value
-        if appendSave && name == "save" { stored = [current, value].filter { !$0.isEmpty }.joined(separator: " ") }
+        if appendSave && name == "save" && !value.isEmpty { stored = [current, value].filter { !$0.isEmpty }.joined(separator: " ") }
         values.withLockedValue { $0[name] = stored }
         generation.wrappingIncrement(ordering: .releasing)
         return nil
