@@ -18,6 +18,9 @@ public final class Config: Sendable {
     public let generation = ManagedAtomic<Int>(0)
     /// The file the configuration came from, for CONFIG REWRITE.
     public let configFile: String?
+    /// Serialises CONFIG SETs, so one that fails and restores the values it found cannot undo
+    /// another that ran meanwhile.
+    private let setLock = NIOLock()
     /// The directives a config file or the command line named, in order, once each.
     private let explicitlySet = NIOLockedValueBox<[String]>([])
 
@@ -183,6 +186,10 @@ public final class Config: Sendable {
     /// every name (unknown, immutable, twice), then every value; a value that fails undoes the
     /// ones before it. Returns the error reply, or nil when everything was set.
     public func set(_ pairs: [(String, String)]) -> String? {
+        setLock.withLock { setAll(pairs) }
+    }
+
+    private func setAll(_ pairs: [(String, String)]) -> String? {
         var unknown: String? = nil
         var refusal: String? = nil
         var seen: Set<String> = []

@@ -213,7 +213,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         config.get(patterns).map { pair in
             switch pair.0 {
             case "dir": return (pair.0, currentDirectory())
-            case "replicaof": return (pair.0, replicator.masterAddress.map { "\($0.host) \($0.port)" } ?? "")
+            case "replicaof", "slaveof": return (pair.0, replicator.masterAddress.map { "\($0.host) \($0.port)" } ?? "")
             default: return pair
             }
         }
