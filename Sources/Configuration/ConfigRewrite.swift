@@ -23,6 +23,8 @@ extension Config {
             }
             state.processed.insert(d.name)
         }
+        // No modules are loaded, so `loadmodule` lines go, as in Redis with none loaded.
+        state.processed.insert("loadmodule")
         return state.content()
     }
 
@@ -121,6 +123,8 @@ struct RewriteState {
     /// Directives the rewrite has written; their leftover lines are blanked at the end.
     var processed: Set<String> = []
     private var needsSignature = true
+    /// Redis's config-file-only directives: kept as they are, though not in the table.
+    static let fileOnly: Set<String> = ["include", "rename-command", "user", "loadmodule", "sentinel"]
 
     init(_ text: String) {
         guard !text.isEmpty else { return }
@@ -132,12 +136,13 @@ struct RewriteState {
                 lines.append(line)
                 continue
             }
-            guard let words = splitInlineArguments(ByteBuffer(string: line)), let first = words.first else {
-                // Unparsable (unbalanced quotes): kept, commented out.
+            let words = splitInlineArguments(ByteBuffer(string: line))
+            var option = words?.first.map { String(buffer: $0).lowercased() } ?? ""
+            guard Config.byName[option] != nil || Config.aliases[option] != nil || RewriteState.fileOnly.contains(option) else {
+                // Unparsable (unbalanced quotes) or no directive (any more): kept, commented out.
                 lines.append("# ??? " + line)
                 continue
             }
-            var option = String(buffer: first).lowercased()
             // Old names count as the directive they stand for (`slaveof` is `replicaof`).
             option = Config.replacingFirstSlave(option)
             option = Config.aliases[option] ?? option
