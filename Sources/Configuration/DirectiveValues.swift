@@ -92,6 +92,8 @@ extension Config {
     /// Directives with rules of their own; `current` is the value they change (client output
     /// limits keep the classes a value does not name).
     static func special(_ kind: Special, _ words: [String], current: String) -> Result<String, Rejection> {
+        // Redis reads these two as ordinary one-argument directives.
+        if kind == .dir || kind == .notifyKeyspaceEvents, words.count != 1 { return .failure(Rejection(wrongArgumentCount)) }
         // An empty argument stands for no words (`save ""`, `bind ""`); one argument with spaces
         // is split, so `--save "900 1 300 10"` works on the command line (as in Redis 7.0).
         var words = words == [""] ? [] : words
@@ -101,7 +103,6 @@ extension Config {
         }
         switch kind {
         case .dir, .notifyKeyspaceEvents:
-            guard words.count <= 1 else { return .failure(Rejection(wrongArgumentCount)) }
             let raw = words.first ?? ""
             if kind == .dir { return raw.isEmpty ? .failure(Rejection(String(cString: strerror(ENOENT)))) : .success(raw) }
             guard let flags = KeyspaceEvents(raw) else { return .failure(Rejection("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")) }

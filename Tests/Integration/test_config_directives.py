@@ -326,3 +326,41 @@ def test_no_effect_directives_are_logged_once_at_start_up(tmp_path):
         assert "'timeout'" not in log and "'port'" not in log
     finally:
         ours.stop()
+
+
+# Lines a config file may not hold, one type or rule each; both servers must stop naming the
+# line and giving the same reason.
+BAD_LINES = [
+    "timeout abc", "timeout", "timeout 1 2", "maxclients 0", "maxmemory 1.5mb", "maxmemory -1", "loglevel loud",
+    "rdbcompression maybe", "save 1 2 3", "save 0 1", "client-output-buffer-limit master 1 1 1",
+    "client-output-buffer-limit normal 1 1", "notify-keyspace-events Q", "notify-keyspace-events",
+    "oom-score-adj-values 1 2", "replicaof 10.0.0.1", "replicaof 10.0.0.1 x", "slaveof 10.0.0.1 70000",
+    "latency-tracking-info-percentiles a", "latency-tracking-info-percentiles 101", "unixsocketperm 999",
+    "unixsocketperm 8", "shutdown-on-sigint bogus", "maxmemory-clients 101%", "hz abc", "port 70000",
+    "databases 0", "tcp-backlog -1", "dbfilename a/b", "appendfilename a/b", 'appenddirname ""',
+    "proc-title-template {x}", "cluster-announce-hostname a_b", "bind " + " ".join(["127.0.0.1"] * 17),
+    "nosuch 1", "activedefrag yes", "io-threads 0", "hash-max-ziplist-entries -1", "lua-time-limit abc",
+    "supervised bogus", "syslog-facility x", "enable-debug-command maybe", "tls-auth-clients maybe",
+    "list-max-ziplist-entries 1 2", 'requirepass "unbalanced', "proto-max-bulk-len 1kb",
+]
+
+
+def _fatal(binary, workdir, line):
+    workdir.mkdir()
+    conf = workdir / "bad.conf"
+    conf.write_text(f"port {free_port()}\n{line}\n")
+    done = subprocess.run([binary, str(conf)], cwd=workdir, capture_output=True, text=True, timeout=10)
+    assert done.returncode != 0, f"{binary} started with {line!r}"
+    lines = (done.stderr + done.stdout).strip().splitlines()
+    at = next(i for i, l in enumerate(lines) if l.startswith(">>> "))
+    return lines[at:at + 2]
+
+
+def test_config_file_errors_match_redis(tmp_path):
+    different = []
+    for i, line in enumerate(BAD_LINES):
+        mine = _fatal(server_binary(), tmp_path / f"ours{i}", line)
+        reference = _fatal(REDIS_SERVER, tmp_path / f"redis{i}", line)
+        if mine != reference:
+            different.append((line, mine, reference))
+    assert not different, "\n".join(f"{l!r}: ours {m}, redis {r}" for l, m, r in different)
