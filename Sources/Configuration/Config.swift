@@ -45,9 +45,7 @@ public final class Config: Sendable {
             do { text = try readFile(first) } catch {
                 throw ConfigError(source: first, line: 0, text: "", reason: "Can't open the configuration file: \(error)")
             }
-            for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                lines.append((first, i + 1, String(line)))
-            }
+            lines = numberedLines(text, source: first)
         }
         // Command-line options: `--name v1 v2 --other x` becomes lines "name v1 v2", "other x".
         var current: [String] = []
@@ -72,26 +70,51 @@ public final class Config: Sendable {
         flush()
         let config = Config(configFile: file)
         var saveLoaded = false
-        for (source, number, text) in lines {
-            let trimmed = text.trimmingCharacters(in: [" ", "\t", "\r"])
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            guard let words = splitInlineArguments(ByteBuffer(string: trimmed)) else {
-                throw ConfigError(source: source, line: number, text: trimmed, reason: "Unbalanced quotes in configuration line")
+        func read(_ lines: [(source: String, line: Int, text: String)], depth: Int) throws {
+            for (source, number, text) in lines {
+                let trimmed = text.trimmingCharacters(in: [" ", "\t", "\r"])
+                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                guard let words = splitInlineArguments(ByteBuffer(string: trimmed)), !words.isEmpty else {
+                    throw ConfigError(source: source, line: number, text: trimmed, reason: "Unbalanced quotes in configuration line")
+                }
+                let name = String(buffer: words[0]).lowercased()
+                let rest = words.dropFirst().map { String(buffer: $0) }
+                func fail(_ reason: String) -> ConfigError { ConfigError(source: source, line: number, text: trimmed, reason: reason) }
+                if let count = deprecatedDirectives[name], rest.count == count {
+                    config.noteExplicit(name)
+                    continue
+                }
+                if name == "include" && rest.count == 1 {
+                    // Redis reads the named file at this point, as if its lines were here.
+                    guard depth < 16 else { throw fail("include nesting too deep") }
+                    let included: String
+                    do { included = try readFile(rest[0]) } catch { throw fail("Can't open the configuration file '\(rest[0])': \(error)") }
+                    try read(Config.numberedLines(included, source: rest[0]), depth: depth + 1)
+                    continue
+                }
+                if let reason = Config.fileOnlyRefusals[name] { throw fail(reason) }
+                if let problem = config.apply(name: name, words: rest, atStartup: true, appendSave: saveLoaded) {
+                    throw fail(problem.inFile)
+                }
+                if Config.canonicalName(name) == "save" { saveLoaded = true }
+                config.noteExplicit(Config.canonicalName(name))
             }
-            let name = String(buffer: words[0]).lowercased()
-            let rest = words.dropFirst().map { String(buffer: $0) }
-            if let count = deprecatedDirectives[name], rest.count == count {
-                config.noteExplicit(name)
-                continue
-            }
-            if let problem = config.apply(name: name, words: rest, atStartup: true, appendSave: saveLoaded) {
-                throw ConfigError(source: source, line: number, text: trimmed, reason: problem.inFile)
-            }
-            if Config.canonicalName(name) == "save" { saveLoaded = true }
-            config.noteExplicit(Config.canonicalName(name))
         }
+        try read(lines, depth: 0)
         return config
     }
+
+    private static func numberedLines(_ text: String, source: String) -> [(source: String, line: Int, text: String)] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { (source, $0.offset + 1, String($0.element)) }
+    }
+
+    /// Redis's config-file-only directives Swiftlet cannot honour, each with why.
+    static let fileOnlyRefusals: [String: String] = [
+        "rename-command": "rename-command is not supported: Swiftlet's command table is fixed",
+        "user": "user is not supported: Swiftlet has only the default user (set requirepass)",
+        "loadmodule": "loadmodule is not supported: Swiftlet has no modules",
+        "sentinel": "sentinel is not supported: Swiftlet has no Sentinel mode",
+    ]
 
     private func noteExplicit(_ name: String) {
         explicitlySet.withLockedValue { if !$0.contains(name) { $0.append(name) } }

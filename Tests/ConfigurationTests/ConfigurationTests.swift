@@ -40,6 +40,19 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNil(reason("list-max-ziplist-entries 512\nlua-replicate-commands yes\n"), "retired directives are read, as by Redis")
     }
 
+    func testIncludeReadsTheNamedFileInPlace() throws {
+        let files = ["main.conf": "timeout 1\ninclude extra.conf\nhz 7\n", "extra.conf": "timeout 2\nhz 3\n"]
+        let config = try Config.load(arguments: ["main.conf"], readFile: { name in
+            guard let text = files[name] else { throw ConfigError(source: name, line: 0, text: "", reason: "no such file") }
+            return text
+        })
+        XCTAssertEqual(config[.timeout], 2, "the included file's lines come where the include is")
+        XCTAssertEqual(config[.hz], 7)
+        XCTAssertThrowsError(try load("rename-command DEBUG \"\"\n")) { error in
+            XCTAssertEqual((error as? ConfigError)?.reason, "rename-command is not supported: Swiftlet's command table is fixed")
+        }
+    }
+
     // MARK: validation, one type at a time (messages as redis-server 7.0.15's)
 
     func testEachTypeValidatesAsRedis() {

@@ -364,3 +364,16 @@ def test_config_file_errors_match_redis(tmp_path):
         if mine != reference:
             different.append((line, mine, reference))
     assert not different, "\n".join(f"{l!r}: ours {m}, redis {r}" for l, m, r in different)
+
+
+def test_include_reads_the_named_file_where_it_stands(tmp_path):
+    extra = tmp_path / "extra.conf"
+    extra.write_text("timeout 2\nhz 3\n")
+    servers = [ConfServer(b, tmp_path / n, ["timeout 1", f"include {extra}", "hz 7"]).start()
+               for b, n in ((server_binary(), "ours"), (REDIS_SERVER, "redis"))]
+    try:
+        for s in servers:
+            assert s.get("timeout") == {"timeout": "2"} and s.get("hz") == {"hz": "7"}
+    finally:
+        for s in servers:
+            s.stop()
