@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         // gzip for the initramfs (system zlib underneath); host tool only, never in the server.
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        // The Prometheus text format for the HTTP /metrics endpoint (Server/MetricsExporter.swift).
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(name: "Basics", swiftSettings: hotPathSettings),
@@ -59,7 +61,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "Basics", "RESP", "Keyspace",
+                "Basics", "RESP", "Keyspace", "CSwiftletSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -94,8 +96,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: hotPathSettings
         ),

@@ -35,3 +35,5 @@ size_t swiftlet_malloc_stats(char *out, size_t size) {
     return 0;
 #endif
 }
+
+__thread void *swiftlet_thread_statistics_block = NULL;

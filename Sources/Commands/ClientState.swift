@@ -15,6 +15,8 @@ public protocol ClientConnection: AnyObject, Sendable {
     func unblock(with reply: ByteBuffer, durability: UInt64)
     /// Closes the connection after flushing what is already queued (CLIENT KILL).
     func kill()
+    /// Appends protocol bytes to the connection's output (MONITOR's lines).
+    func send(_ bytes: ByteBuffer)
 }
 
 /// A command MULTI queued: resolved (subcommand included) and validated when it was queued.
@@ -93,6 +95,8 @@ public final class ClientState: @unchecked Sendable {
     public var subscriptionCount: Int { channels.count + patterns.count + shardChannels.count }
     /// CLIENT NO-EVICT: exempt from client eviction (flag `e`).
     public var noEvict = false
+    /// In MONITOR mode (`MonitorFeed`).
+    public var monitoring = false
 
     /// What this connection is to replication: an ordinary client, a replica of this server
     /// (after its PSYNC), or the link that applies this server's master's stream.
@@ -144,7 +148,8 @@ public final class ClientState: @unchecked Sendable {
 
     public var inMulti: Bool { multiQueue != nil }
 
-    /// CLIENT LIST `flags=`: S replica, M master, P subscriber, x in MULTI, b blocked, e no-evict, N none.
+    /// CLIENT LIST `flags=`: S replica, M master, P subscriber, x in MULTI, b blocked, e no-evict,
+    /// O monitor, N none.
     public func flagString(blocked: Bool) -> String {
         var f = ""
         if peer == .replica { f += "S" }
@@ -153,6 +158,7 @@ public final class ClientState: @unchecked Sendable {
         if inMulti { f += "x" }
         if blocked { f += "b" }
         if noEvict { f += "e" }
+        if monitoring { f += "O" }
         return f.isEmpty ? "N" : f
     }
 

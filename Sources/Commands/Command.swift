@@ -29,6 +29,8 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let pubsubContext = CommandFlags(rawValue: 1 << 14)
     /// EXEC: holds the shards of every queued command and watched key while it runs them.
     public static let runsQueued = CommandFlags(rawValue: 1 << 15)
+    /// Not written to the slow log (EXEC: its commands are, one by one).
+    public static let skipSlowlog = CommandFlags(rawValue: 1 << 16)
 
     public var names: [String] {
         var out: [String] = []
@@ -36,6 +38,7 @@ public struct CommandFlags: OptionSet, Sendable {
             (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"),
             (.pubsub, "pubsub"), (.noscript, "noscript"), (.blocking, "blocking"), (.loading, "loading"),
             (.stale, "stale"), (.fast, "fast"), (.noAuth, "no_auth"), (.noMulti, "no_multi"),
+            (.skipSlowlog, "skip_slowlog"),
         ]
         for (flag, name) in table where contains(flag) { out.append(name) }
         return out
@@ -126,6 +129,9 @@ public final class Command: @unchecked Sendable {
     public let runsWithoutSubcommand: Bool
     /// Position of the only key, for commands whose key spec names exactly one.
     public let singleKeyIndex: Int?
+    /// Where the command's counters are in `CommandStatistics` (its place in
+    /// `CommandTable.indexed`); assigned while the table is built.
+    public internal(set) var statsIndex = 0
 
     public init(_ name: String, arity: Int, flags: CommandFlags, keys: KeySpec = .none, group: String,
                 summary: String = "", subcommands: [Command] = [], runsWithoutSubcommand: Bool = false,
@@ -189,14 +195,22 @@ public final class Command: @unchecked Sendable {
 /// All commands by lower-case name.
 public struct CommandTable: Sendable {
     public let commands: [String: Command]
+    /// Every command and subcommand, each at its `statsIndex`, in registration order.
+    public let indexed: [Command]
 
     public init(_ commands: [Command]) {
         var byName: [String: Command] = [:]
+        var indexed: [Command] = []
         for c in commands {
             precondition(byName[c.name] == nil, "command \(c.name) registered twice")
             byName[c.name] = c
+            for command in [c] + c.subcommands.values.sorted(by: { $0.name < $1.name }) {
+                command.statsIndex = indexed.count
+                indexed.append(command)
+            }
         }
         self.commands = byName
+        self.indexed = indexed
     }
 
     /// Looks a command up by its (any-case) name without allocating for names up to 32 bytes.
@@ -221,7 +235,7 @@ public struct CommandTable: Sendable {
     public static let allCommands: [Command] =
         keyCommands + sortCommands + stringCommands + bitmapCommands + listCommands + hashCommands + setCommands + sortedSetCommands
         + connectionCommands + serverCommands + persistenceCommands + transactionCommands + pubsubCommands
-        + replicationCommands + memoryCommands
+        + replicationCommands + memoryCommands + diagnosticCommands
 
     public static let standard = CommandTable(allCommands)
 }

@@ -75,6 +75,9 @@ public struct CommandContext {
     /// published: `publishCounters` adds it to `MemoryLimit.used`, so the memory check sees a
     /// pipeline's writes at once rather than at the gauge's next measurement.
     public var memoryDelta = 0
+    /// False for the AOF loader's replay: INFO commandstats count what clients (and a master)
+    /// sent, as in Redis, where loading does not go through `call()`.
+    public var recordsStatistics = true
     /// Random numbers for the LFU counter's increments (`accessClock`).
     public var lfuRandom = SplitMix64(seed: 0)
 

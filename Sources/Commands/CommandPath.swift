@@ -50,7 +50,6 @@ extension ServerRuntime {
         // reference would cost a retain and a release per command.
         guard let resolved = resolve(&ctx) else {
             if ctx.client.inMulti { ctx.client.multiFailed = true }
-            stats.errorReplies.wrappingIncrement(ordering: .relaxed)
             return .done
         }
         // Commands live as long as the table (for the process): borrow, do not retain.
@@ -61,6 +60,7 @@ extension ServerRuntime {
         ctx.lastRun = command
         guard admit(command, &ctx) else {
             if ctx.client.inMulti { ctx.client.multiFailed = true }
+            statistics.recordRejection(command)
             return .done
         }
         if ctx.client.inMulti && !command.flags.contains(.noMulti) {
@@ -143,6 +143,7 @@ extension ServerRuntime {
         if !command.hasSubcommands {
             guard command.acceptsArgumentCount(ctx.args.count) else {
                 ctx.out.error("ERR wrong number of arguments for '\(command.name)' command")
+                statistics.recordRejection(command)
                 return nil
             }
             return .passUnretained(command)
@@ -159,6 +160,7 @@ extension ServerRuntime {
         }
         guard sub.acceptsArgumentCount(ctx.args.count) else {
             ctx.out.error("ERR wrong number of arguments for '\(command.name)|\(sub.name)' command")
+            statistics.recordRejection(sub)
             return nil
         }
         return .passUnretained(sub)
@@ -196,8 +198,20 @@ extension ServerRuntime {
         let db = ctx.db
         ctx.executing = command
         ctx.propagationRecorded = false
+        let errorsBefore = ctx.out.errorCount
+        let start = monotonicNanos()
         command.handler(&ctx)
+        let nanos = monotonicNanos() &- start
         ctx.calls &+= 1
+        // A command that blocked is counted when it is served (its second run), as in Redis.
+        if ctx.blockedWaiter == nil && !ctx.stillBlocked && ctx.recordsStatistics {
+            account(command, nanos: nanos, failed: ctx.out.errorCount != errorsBefore, &ctx)
+        }
+        // MONITOR sees a blocking command once, when it is called (as Redis).
+        if monitors.count.load(ordering: .relaxed) > 0 && !ctx.servingBlocked && ctx.recordsStatistics
+            && !command.flags.contains(.admin) {
+            monitors.feed(command, ctx.args, db: ctx.db, client: ctx.client)
+        }
         if ctx.changes != changesBefore && !ctx.propagationRecorded && propagating {
             if ctx.propagated.isEmpty && !ctx.inTransaction && !ctx.propagatesOwnArguments {
                 // Alone, as sent: encoded from the arguments in place before the unlock. Inside
@@ -207,6 +221,19 @@ extension ServerRuntime {
             } else {
                 ctx.propagated.append(PropagatedCommand(db: db, args: ctx.args.owned()))
             }
+        }
+    }
+
+    /// INFO commandstats and latencystats, and the slow log and latency monitor, for a call that
+    /// took `nanos`. The monitors cost one comparison each until a command is slow enough.
+    @inline(__always)
+    func account(_ command: Command, nanos: UInt64, failed: Bool, _ ctx: inout CommandContext) {
+        statistics.recordCall(command, nanos: nanos, failed: failed)
+        if nanos >= statistics.slowlogThreshold.load(ordering: .relaxed) && !command.flags.contains(.skipSlowlog) {
+            statistics.slowLog.add(command, ctx.args, micros: Int(nanos / 1000), client: ctx.client, now: currentTimeMillis())
+        }
+        if nanos >= 1_000_000 {
+            statistics.noteLatency(command.flags.contains(.fast) ? "fast-command" : "command", millis: Int(nanos / 1_000_000))
         }
     }
 
@@ -225,6 +252,9 @@ extension ServerRuntime {
         if ctx.memoryDelta != 0 {
             memory.used.wrappingIncrement(by: ctx.memoryDelta, ordering: .relaxed)
             ctx.memoryDelta = 0
+        }
+        if !ctx.out.pendingErrorCodes.isEmpty {
+            statistics.recordErrors(ctx.out.takeErrorCodes())
         }
     }
 

@@ -54,6 +54,7 @@ extension CommandTable {
         client.multiFailed = false
         unwatchAll(&ctx)
         ctx.server.pubsub.removeAll(of: client)
+        ctx.server.monitors.remove(client)
         client.channels = []
         client.patterns = []
         client.shardChannels = []

@@ -131,7 +131,11 @@ public final class MemoryLimit: @unchecked Sendable {
         guard policy != .noeviction else { return .fail }
         return evicting.withLock {
             let start = monotonicMicros()
-            defer { evictionMicros.wrappingIncrement(by: Int(monotonicMicros() - start), ordering: .relaxed) }
+            defer {
+                let micros = Int(monotonicMicros() - start)
+                evictionMicros.wrappingIncrement(by: micros, ordering: .relaxed)
+                runtime.statistics.noteLatency("eviction-cycle", millis: micros / 1000)
+            }
             let limit = timeLimitMicros
             var evicted = 0
             let clock = accessClock(nowMillis: now, random: 0)

@@ -69,7 +69,6 @@ public final class ServerStats: Sendable {
     public let netInputBytes = ManagedAtomic<Int>(0)
     public let netOutputBytes = ManagedAtomic<Int>(0)
     public let pubsubMessages = ManagedAtomic<Int>(0)
-    public let errorReplies = ManagedAtomic<Int>(0)
     /// The highest memory use INFO has seen (`used_memory_peak`); INFO runs on any event loop.
     public let memoryPeak = ManagedAtomic<Int>(0)
     public init() {}
@@ -92,7 +91,6 @@ public final class ServerStats: Sendable {
         netInputBytes.store(0, ordering: .relaxed)
         netOutputBytes.store(0, ordering: .relaxed)
         pubsubMessages.store(0, ordering: .relaxed)
-        errorReplies.store(0, ordering: .relaxed)
     }
 }
 
@@ -110,6 +108,11 @@ public final class ServerRuntime: @unchecked Sendable {
     public let memory = MemoryLimit()
     public let startTime = currentTimeMillis()
     public internal(set) var table: CommandTable
+    /// Per-command calls, time, failures and latency histograms; error codes; the slow log and
+    /// the latency monitor (CommandStatistics.swift).
+    public let statistics: CommandStatistics
+    /// MONITOR's clients (MonitorFeed.swift).
+    public let monitors = MonitorFeed()
     public var hooks: (any ServerHooks)!
     /// `stop-writes-on-bgsave-error`: set while a failed background save makes the server refuse
     /// writes (MISCONF); read by every command, maintained by the server's snapshot policy. An
@@ -130,6 +133,7 @@ public final class ServerRuntime: @unchecked Sendable {
     public init(keyspace: Keyspace, table: CommandTable) {
         self.keyspace = keyspace
         self.table = table
+        self.statistics = CommandStatistics(table: table)
     }
 
     deinit {

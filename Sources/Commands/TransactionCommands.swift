@@ -11,7 +11,7 @@ extension CommandTable {
     static let transactionCommands: [Command] = [
         Command("multi", arity: 1, flags: [.fast, .noKeyspace, .noMulti, .loading, .stale], group: "transactions",
                 summary: "Starts a transaction.", handler: multi),
-        Command("exec", arity: 1, flags: [.runsQueued, .noMulti, .loading, .stale], group: "transactions",
+        Command("exec", arity: 1, flags: [.runsQueued, .noMulti, .loading, .stale, .skipSlowlog], group: "transactions",
                 summary: "Executes all commands in a transaction.", handler: exec),
         Command("discard", arity: 1, flags: [.fast, .noKeyspace, .noMulti, .loading, .stale], group: "transactions",
                 summary: "Discards a transaction.", handler: discard),

@@ -93,8 +93,9 @@ private let lazyfree = DirectiveStatus.noEffect("values are freed where they are
 
 extension Config {
     /// Every directive of Redis 7.0.15 (its `CONFIG GET *` plus the hidden test aids), plus
-    /// Swiftlet's own `appendfsync-max-unsynced`. Types, ranges, defaults and mutability are
-    /// Redis's unless a comment says why not; Docs/configuration.md explains each status.
+    /// Swiftlet's own `appendfsync-max-unsynced`, `http-port` and `http-bind`. Types, ranges,
+    /// defaults and mutability are Redis's unless a comment says why not; Docs/configuration.md
+    /// explains each status.
     static let directives: [Directive] = [
         // MARK: Network and clients
         // `port` and `bind` are changeable at run time in Redis 7.0; Swiftlet binds its listeners
@@ -244,12 +245,15 @@ extension Config {
         Directive("stream-node-max-entries", .integer(min: 0, max: longMax), "100", none("no streams")),
 
         // MARK: Observability
-        Directive("slowlog-log-slower-than", .integer(min: -1, max: longMax), "10000", none("no SLOWLOG yet")),
-        Directive("slowlog-max-len", .integer(min: 0, max: longMax), "128", none("no SLOWLOG yet")),
-        Directive("latency-monitor-threshold", .integer(min: 0, max: longMax), "0", none("no LATENCY monitor yet")),
-        Directive("latency-tracking", .bool, "yes", none("no per-command latency histograms yet")),
-        Directive("latency-tracking-info-percentiles", .special(.latencyPercentiles), "50 99 99.9",
-                  none("no per-command latency histograms yet")),
+        // SLOWLOG, LATENCY and INFO latencystats (Server/Observability.swift, Docs/observability.md).
+        Directive("slowlog-log-slower-than", .integer(min: -1, max: longMax), "10000", ok),
+        Directive("slowlog-max-len", .integer(min: 0, max: longMax), "128", ok),
+        Directive("latency-monitor-threshold", .integer(min: 0, max: longMax), "0", ok),
+        Directive("latency-tracking", .bool, "yes", ok),
+        Directive("latency-tracking-info-percentiles", .special(.latencyPercentiles), "50 99 99.9", ok),
+        // Swiftlet's own: the HTTP endpoint (/health, /metrics; Server/HTTPEndpoint.swift), off at 0.
+        Directive("http-port", .integer(min: 0, max: 65535), "0", ok, immutable: true),
+        Directive("http-bind", .string, "127.0.0.1", ok, immutable: true),
         Directive("notify-keyspace-events", .special(.notifyKeyspaceEvents), "", none("keyspace notifications are not delivered yet")),
         Directive("watchdog-period", .integer(min: 0, max: intMax), "0", none("no software watchdog"), hidden: true),
         Directive("use-exit-on-panic", .bool, "no", none("no panic handler"), hidden: true),

@@ -49,6 +49,7 @@ extension Setting where Value == Int {
     public static var slowlogLogSlowerThan: Self { .init("slowlog-log-slower-than") }
     public static var slowlogMaxLen: Self { .init("slowlog-max-len") }
     public static var latencyMonitorThreshold: Self { .init("latency-monitor-threshold") }
+    public static var httpPort: Self { .init("http-port") }
 }
 
 extension Setting where Value == Bool {
@@ -85,6 +86,7 @@ extension Setting where Value == String {
     public static var masterUser: Self { .init("masteruser") }
     public static var replDisklessLoad: Self { .init("repl-diskless-load") }
     public static var latencyTrackingInfoPercentiles: Self { .init("latency-tracking-info-percentiles") }
+    public static var httpBind: Self { .init("http-bind") }
 }
 
 /// The client classes of `client-output-buffer-limit` (Redis still spells the replica class

@@ -113,6 +113,14 @@ public func monotonicMicros() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
 }
 
+/// Monotonic nanoseconds: the duration of one command (INFO commandstats, SLOWLOG).
+@inlinable
+public func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
 /// Monotonic milliseconds, for timeouts and durations.
 public func monotonicMillis() -> Int64 {
     var ts = timespec()

@@ -19,6 +19,12 @@ public enum ProtocolVersion: Int, Sendable {
 public struct ReplyWriter {
     public var buffer: ByteBuffer
     public var proto: ProtocolVersion
+    /// Error replies written so far (the command path compares it around a handler: a handler
+    /// that wrote one is a failed call in INFO commandstats).
+    public private(set) var errorCount = 0
+    /// The codes of error replies not yet counted in INFO errorstats (`ERR`, `WRONGTYPE`, ...);
+    /// the command path takes them once per batch (`takeErrorCodes`).
+    public private(set) var pendingErrorCodes: [Substring] = []
 
     public init(buffer: ByteBuffer, proto: ProtocolVersion = .resp2) {
         self.buffer = buffer
@@ -55,12 +61,20 @@ public struct ReplyWriter {
     /// An error reply. `message` starts with the error code: `"ERR syntax error"`,
     /// `"WRONGTYPE Operation against a key holding the wrong kind of value"`.
     public mutating func error(_ message: String) {
+        errorCount &+= 1
+        pendingErrorCodes.append(message.prefix { $0 != " " })
         buffer.writeInteger(UInt8(ascii: "-"))
         // CR/LF inside an error would break framing; Redis replaces them with spaces.
         for byte in message.utf8 {
             buffer.writeInteger(byte == 13 || byte == 10 ? UInt8(ascii: " ") : byte)
         }
         writeCRLF()
+    }
+
+    /// The error codes written since the last call.
+    public mutating func takeErrorCodes() -> [Substring] {
+        defer { pendingErrorCodes.removeAll(keepingCapacity: true) }
+        return pendingErrorCodes
     }
 
     @inlinable public mutating func integer(_ value: Int) {

@@ -32,6 +32,7 @@ final class ActiveExpiry: Sendable {
     /// One cycle over every shard and database within `budgetMicros`.
     func cycle(budgetMicros: Int64) {
         let start = monotonicMillis()
+        defer { runtime.statistics.noteLatency("expire-cycle", millis: Int(monotonicMillis() - start)) }
         var generator = SystemRandomNumberGenerator()
         let shards = runtime.keyspace.shards
         let first = nextShard.load(ordering: .relaxed)

@@ -442,6 +442,9 @@ final class AppendOnlyFile: PropagationSink, @unchecked Sendable {
         syncLock.unlock()
         lastSyncAt = start
         lastSyncMicros = monotonicMicros() - startMicros
+        // Redis's latency event for the sync a write waits for; other policies sync off the
+        // write path, reported as Swiftlet's `aof-fsync`.
+        runtime.statistics.noteLatency(policy == .always ? "aof-fsync-always" : "aof-fsync", millis: Int(lastSyncMicros / 1000))
         guard ok else {
             if policy == .always {
                 log.critical("Can't persist AOF for fsync error when the AOF fsync policy is 'always': \(reason). Exiting...")

@@ -147,6 +147,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         idleTimer = nil
         unwatchAll()
         runtime.pubsub.removeAll(of: state)
+        runtime.monitors.remove(state)
         if state.peer == .replica { server.replicator.replicaDisconnected(state) }
         runtime.clients.remove(state)
         server.connectionClosed()
@@ -540,6 +541,14 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         eventLoop.execute {
             guard let context = self.channelContext, !self.isClosing else { return }
             self.ctx.out.push(message)
+            self.flush(context)
+        }
+    }
+
+    func send(_ bytes: ByteBuffer) {
+        eventLoop.execute {
+            guard let context = self.channelContext, !self.isClosing else { return }
+            self.ctx.out.buffer.writeImmutableBuffer(bytes)
             self.flush(context)
         }
     }

@@ -12,19 +12,31 @@ import Glibc
 struct InfoReport {
     let server: SwiftletServer
 
-    static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"]
+    /// Every section, in Redis 7.0's order.
+    static let allSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules",
+                              "commandstats", "errorstats", "latencystats", "cluster", "keyspace"]
+    /// What INFO (and INFO default) prints: all but the per-command sections, as in Redis.
+    static let defaultSections = allSections.filter { $0 != "commandstats" && $0 != "latencystats" }
 
     func render(sections requested: [String]) -> String {
-        var wanted = requested.map { $0.lowercased() }
-        if wanted.isEmpty || wanted.contains("default") || wanted.contains("all") || wanted.contains("everything") {
-            wanted = InfoReport.defaultSections
-        }
+        var wanted = Set(requested.map { $0.lowercased() })
+        if wanted.isEmpty || wanted.contains("default") { wanted.formUnion(InfoReport.defaultSections) }
+        if wanted.contains("all") || wanted.contains("everything") { wanted.formUnion(InfoReport.allSections) }
         var out = ""
-        for name in InfoReport.defaultSections where wanted.contains(name) {
+        for name in InfoReport.allSections where wanted.contains(name) {
             guard let fields = section(name) else { continue }
             if !out.isEmpty { out += "\r\n" }
             out += "# \(name == "cpu" ? "CPU" : name.prefix(1).uppercased() + name.dropFirst())\r\n"
             for (k, v) in fields { out += "\(k):\(v)\r\n" }
+        }
+        return out
+    }
+
+    /// Every field of the sections INFO prints by default, by name (the HTTP endpoint's source).
+    func fields() -> [String: String] {
+        var out: [String: String] = [:]
+        for name in InfoReport.defaultSections {
+            for (k, v) in section(name) ?? [] { out[k] = v }
         }
         return out
     }
@@ -115,9 +127,11 @@ struct InfoReport {
             return [
                 ("total_connections_received", String(s.connectionsReceived.load(ordering: .relaxed))),
                 ("total_commands_processed", String(s.commandsProcessed.load(ordering: .relaxed))),
-                ("instantaneous_ops_per_sec", "0"),
+                ("instantaneous_ops_per_sec", String(server.instantaneous.value(.commands))),
                 ("total_net_input_bytes", String(s.netInputBytes.load(ordering: .relaxed))),
                 ("total_net_output_bytes", String(s.netOutputBytes.load(ordering: .relaxed))),
+                ("instantaneous_input_kbps", kbps(.netInput)),
+                ("instantaneous_output_kbps", kbps(.netOutput)),
                 ("rejected_connections", String(s.rejectedConnections.load(ordering: .relaxed))),
                 ("sync_full", String(server.replicator.syncFull.load(ordering: .relaxed))),
                 ("sync_partial_ok", String(server.replicator.syncPartialOK.load(ordering: .relaxed))),
@@ -130,7 +144,7 @@ struct InfoReport {
                 ("pubsub_patterns", String(runtime.pubsub.patternCount)),
                 ("latest_fork_usec", "0"),
                 ("total_forks", "0"),
-                ("total_error_replies", String(s.errorReplies.load(ordering: .relaxed))),
+                ("total_error_replies", String(runtime.statistics.totalErrorReplies)),
             ]
         case "replication":
             return server.replicator.infoFields()
@@ -148,8 +162,14 @@ struct InfoReport {
                 ("used_cpu_sys_children", "0.000000"),
                 ("used_cpu_user_children", "0.000000"),
             ]
-        case "modules", "errorstats":
+        case "modules":
             return []
+        case "commandstats":
+            return CommandStatsReport.commandstats(runtime.statistics)
+        case "errorstats":
+            return CommandStatsReport.errorstats(runtime.statistics)
+        case "latencystats":
+            return CommandStatsReport.latencystats(runtime.statistics, percentiles: config.latencyPercentiles)
         case "cluster":
             return [("cluster_enabled", "0")]
         case "keyspace":
@@ -174,6 +194,11 @@ struct InfoReport {
     }
 
     private var runID: String { server.runID }
+
+    /// An instantaneous byte rate in KiB/s with two decimals, as Redis prints it.
+    private func kbps(_ metric: InstantaneousMetrics.Metric) -> String {
+        CommandStatsReport.fixed(Double(server.instantaneous.value(metric)) / 1024, 2)
+    }
 
     private func format2(_ v: Double) -> String {
         let scaled = Int((v * 100).rounded())

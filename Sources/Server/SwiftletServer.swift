@@ -37,6 +37,10 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     public var replication: any ReplicationHooks { replicationState }
     /// `used_memory`, kept fresh for `maxmemory` (MemoryGauge.swift). Set once, in `init`.
     private(set) var memoryGauge: MemoryGauge!
+    /// The HTTP endpoint's listening channel (`http-port`), if any.
+    private(set) var httpChannel: Channel?
+    /// INFO's instantaneous_* figures (sampled every 100 ms).
+    let instantaneous: InstantaneousMetrics
     /// Random 40-hex-digit identity of this run (INFO run_id).
     let runID = Replication.newReplicationID()
 
@@ -56,6 +60,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         shutdownPromise = group.next().makePromise()
         snapshots = Snapshots(config: config, runtime: runtime, log: log)
         propagation = PropagationTargets(runtime: runtime)
+        instantaneous = InstantaneousMetrics(stats: runtime.stats)
         appendOnly = AppendOnlyFile(config: config, runtime: runtime, targets: propagation, log: log)
         for flusher in flushers.values { flusher.appendOnly = appendOnly }
         appendOnly.backgroundSaveInProgress = { [snapshots] in snapshots.inProgress }
@@ -64,6 +69,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         replicationState = replication
         for flusher in flushers.values { flusher.replication = replication }
         config.apply(to: runtime.memory)
+        config.apply(to: runtime.statistics)
         memoryGauge = MemoryGauge(runtime: runtime, backlogBytes: { [replication] in replication.backlogMemory })
     }
 
@@ -140,12 +146,23 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             }
         }
         guard !channels.isEmpty else { throw ServerError("No address could be bound (bind \(config[.bind]))") }
+        if config[.httpPort] > 0 {
+            let host = config[.httpBind]
+            do {
+                let channel = try HTTPEndpoint(server: self).start(group: group, host: host, port: config[.httpPort])
+                httpChannel = channel
+                log.notice("HTTP endpoint (/health, /metrics) on \(host):\(channel.localAddress?.port ?? config[.httpPort])")
+            } catch {
+                throw ServerError("Could not create the HTTP listening socket \(host):\(config[.httpPort]) (http-port, http-bind): \(error)")
+            }
+        }
         expiry.start(on: group.next(), hz: config[.hz], enabled: runtime.activeExpireEnabled)
         snapshots.startSaveRules(on: group.next())
         replicator.start(on: group.next())
         startAutoRewrite(on: group.next())
         memoryGauge.measure()
         memoryGauge.start(on: group.next())
+        instantaneous.start(on: group.next())
     }
 
     /// The AOF directory: `appenddirname` in the working directory (`dir`), as an absolute path
@@ -190,6 +207,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     public func wait() throws {
         try shutdownPromise.futureResult.wait()
         for c in channels { try? c.close().wait() }
+        try? httpChannel?.close().wait()
         replicator.stop()
         try? group.syncShutdownGracefully()
         appendOnly.stop()
@@ -238,6 +256,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 log.warning("WARNING: the new maxmemory value set via CONFIG SET (\(limit)) is smaller than the current memory usage (\(runtime.memory.used.load(ordering: .relaxed))). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.")
             }
         }
+        if !names.isDisjoint(with: Config.statisticsDirectives) { config.apply(to: runtime.statistics) }
         if !names.isDisjoint(with: ["replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"]) {
             replicator.refreshRefusals()
         }
@@ -322,9 +341,15 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         runtime.stats.reset()
         runtime.memory.evictedKeys.store(0, ordering: .relaxed)
         runtime.memory.evictionMicros.store(0, ordering: .relaxed)
+        runtime.statistics.reset()
         for shard in runtime.keyspace.shards {
             shard.lock.withLockVoid { shard.stats = ShardStats() }
         }
+    }
+
+    /// INFO's default sections as field -> value (the HTTP endpoint reads these).
+    func infoFields() -> [String: String] {
+        InfoReport(server: self).fields()
     }
 
     public func info(sections: [String], client: ClientState) -> String {

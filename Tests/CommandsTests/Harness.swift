@@ -169,6 +169,13 @@ final class TestClient: ClientConnection, @unchecked Sendable {
     var blocked = false
     private let lock = NSLock()
 
+    func send(_ bytes: ByteBuffer) {
+        var b = bytes
+        lock.lock()
+        defer { lock.unlock() }
+        while b.readableBytes > 0, let reply = decodeReply(&b) { pushed.append(reply) }
+    }
+
     init(server: TestServer, proto: ProtocolVersion) {
         self.server = server
         state = ClientState(id: server.runtime.clients.allocateID(), remoteAddress: "127.0.0.1:1", localAddress: "127.0.0.1:6379", fd: 0, now: currentTimeMillis())

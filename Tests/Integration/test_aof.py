@@ -367,11 +367,28 @@ def test_no_appendfsync_on_rewrite(tmp_path):
     shutdown(p)
 
 
-def crash_loop(tmp_path, policy_args, rounds, allowed_missing):
+def postponed_tail(missing, writers):
+    """Under everysec a write that comes while a sync is still running is postponed for up to
+    2 s while its replies leave, as in Redis (flushAppendOnlyFile): a process crash then loses
+    what was acknowledged since. Such a loss is the newest writes of the last round: for each
+    writer a suffix of what it saw acknowledged. Returns each writer's loss, or None when the
+    loss is anything else."""
+    lost = {}
+    for w in writers:
+        mine = [k for k in w.acked_keys if k in missing]
+        if mine and mine != w.acked_keys[len(w.acked_keys) - len(mine):]:
+            return None
+        lost[w.name] = len(mine)
+    return lost if sum(lost.values()) == len(missing) else None
+
+
+def crash_loop(tmp_path, policy_args, rounds, allowed_missing, tail_may_be_lost=False):
     binary = server_binary()
     all_sent, all_acked = set(), set()
     counters = {}
+    allowance = {}
     worst = 0
+    writers = []
     for round_index in range(rounds + 1):   # the last start only checks
         p = start(binary, tmp_path, *policy_args)
         try:
@@ -379,12 +396,16 @@ def crash_loop(tmp_path, policy_args, rounds, allowed_missing):
             # Everything acknowledged in earlier rounds survived.
             present = set(c.keys("w*:*"))
             missing = all_acked - present
-            assert len(missing) <= allowed_missing, f"round {round_index}: {len(missing)} acknowledged writes lost: {sorted(missing)[:10]}"
+            tail = postponed_tail(missing, writers) if tail_may_be_lost and missing else None
+            if tail is not None:
+                allowance.update(tail)
+            else:
+                assert len(missing) <= allowed_missing, f"round {round_index}: {len(missing)} acknowledged writes lost: {sorted(missing)[:10]}"
             worst = max(worst, len(missing))
             assert present <= all_sent, f"keys that were never written: {sorted(present - all_sent)[:10]}"
             for name, acked in counters.items():
                 value = int(c.get(f"c:{name}") or 0)
-                assert value >= acked - allowed_missing, f"counter {name}: {value} < acknowledged {acked}"
+                assert value >= acked - allowed_missing - allowance.get(name, 0), f"counter {name}: {value} < acknowledged {acked}"
             # Writes lost in a crash are lost for good: the next round starts from what is there.
             all_acked &= present
             if round_index == rounds:
@@ -414,9 +435,11 @@ def crash_loop(tmp_path, policy_args, rounds, allowed_missing):
                                             (("--appendfsync", "everysec"), 0)])
 def test_crash_loop_loses_nothing_acknowledged(tmp_path, policy, allowed):
     """SIGKILL of the host build while three clients write. A process crash keeps the page
-    cache, so everysec and no lose nothing acknowledged either (their replies leave after the
-    write(2)); the power-loss test below is the one that tells fsync policies apart."""
-    crash_loop(tmp_path, policy, CRASH_ROUNDS if policy[1] != "everysec" else 10, allowed)
+    cache, so everysec loses nothing acknowledged either (its replies leave after the write(2)),
+    except, as in Redis, the newest writes when a slow sync had postponed the write (see
+    `postponed_tail`); the power-loss test below is the one that tells fsync policies apart."""
+    everysec = policy[1] == "everysec"
+    crash_loop(tmp_path, policy, CRASH_ROUNDS if not everysec else 10, allowed, tail_may_be_lost=everysec)
 
 
 SHIM_SOURCE = pathlib.Path(__file__).resolve().parent / "powerloss" / "sync_log.c"

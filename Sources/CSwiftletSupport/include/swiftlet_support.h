@@ -16,4 +16,13 @@ void swiftlet_release_free_memory(void);
 /// when the C library has no such summary. As slow as `swiftlet_heap_in_use`.
 size_t swiftlet_malloc_stats(char *out, size_t size);
 
+/// The calling thread's block of command statistics (Commands/CommandStatistics.swift): each
+/// thread that runs commands counts into a block of its own, so counting needs no atomic
+/// read-modify-write and no lock. A C thread-local because Swift has none; read on every
+/// command, hence inline.
+extern __thread void *swiftlet_thread_statistics_block;
+
+static inline void *swiftlet_thread_statistics(void) { return swiftlet_thread_statistics_block; }
+static inline void swiftlet_set_thread_statistics(void *block) { swiftlet_thread_statistics_block = block; }
+
 #endif
