@@ -48,6 +48,7 @@ extension CommandTable {
         case .missing: ctx.out.integer(0)
         case .found(let old):
             ctx.changed(key)
+            ctx.notify(.string, "setbit", key)
             ctx.out.integer(old)
         }
     }
@@ -198,9 +199,10 @@ extension CommandTable {
         }
         let dest = ctx.args[2]
         if length == 0 {
-            ctx.delete(dest)
+            if ctx.delete(dest) { ctx.notify(.generic, "del", dest) }
         } else {
             ctx.set(dest, .string(ByteBuffer(bytes: result)))
+            ctx.notify(.string, "set", dest)
         }
         ctx.out.integer(length)
     }

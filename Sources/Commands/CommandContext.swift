@@ -254,6 +254,7 @@ public struct CommandContext {
             }
         }
         shard.stats.keyspaceMisses += 1
+        notify(.keyMiss, "keymiss", key)
         return nil
     }
 
@@ -290,6 +291,7 @@ public struct CommandContext {
     private mutating func recordExpiry(_ key: ByteBuffer, in shard: Shard) {
         shard.stats.expiredKeys += 1
         shard.touchWatched(db: db, key: key)
+        notify(.expired, "expired", key)
         if server.propagating {
             propagated.append(PropagatedCommand(db: db, args: [ByteBuffer(string: "DEL"), key.owned()]))
         }
@@ -344,6 +346,7 @@ public struct CommandContext {
            !(keepsExpiredKeys && client.peer == .master) {
             expire(key, in: shard)
         }
+        if notifiesNewKeys && entry(key) == nil { notify(.newKey, "new", key) }
         // (Not through `trackingMemory`: a closure cannot consume `value`.)
         let before = shard.dbs[db].memory
         shard.dbs[db].store(key, value, expireAt: expireAt, keepTTL: keepTTL, access: accessClock(), table: table)
@@ -368,12 +371,16 @@ public struct CommandContext {
     public mutating func modify<K, R>(_ key: ByteBuffer, as kind: ValueKind<K>, create: Bool,
                                       _ body: (inout K.Payload) -> R) -> Access<R> {
         // (The access stamp and the memory estimate are the database's job: `Database.modify`.)
-        return modifyLive(key) { slot -> Access<R> in
+        var created = false
+        let result = modifyLive(key) { slot -> Access<R> in
             guard slot != nil else {
                 guard create else { return .missing }
                 var fresh = K.makeEmpty()
                 let result = body(&fresh)
-                if !K.isEmpty(fresh) { slot = Entry(value: K.wrap(fresh)) }
+                if !K.isEmpty(fresh) {
+                    slot = Entry(value: K.wrap(fresh))
+                    created = true
+                }
                 return .found(result)
             }
             // The collection is moved out of the entry (`slot!.` accesses it in place; binding the
@@ -388,6 +395,8 @@ public struct CommandContext {
             }
             return .found(result)
         }
+        if created && notifiesNewKeys { notify(.newKey, "new", key) }
+        return result
     }
 
     /// Mutates the key's entry in place with one lookup (after lazy expiry): nil for a missing key;

@@ -224,6 +224,7 @@ public final class MemoryLimit: @unchecked Sendable {
         evictedKeys.wrappingIncrement(ordering: .relaxed)
         shard.touchWatched(db: db, key: key)
         runtime.propagateDeletion(db: db, key: key)
+        if runtime.keyspaceEvents.load(ordering: .relaxed) != 0 { runtime.publishKeyspaceEvent(.evicted, "evicted", key: key, db: db) }
         return before - shard.dbs[db].memory
     }
 }

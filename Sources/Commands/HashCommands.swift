@@ -82,6 +82,7 @@ extension CommandTable {
         }
         // Redis counts every pair as a change, overwritten with the same value or not.
         ctx.changed(key, count: (args.count - 2) / 2)
+        ctx.notify(.hash, "hset", key)
         return created
     }
 
@@ -106,7 +107,10 @@ extension CommandTable {
             return true
         }
         guard case .found(let created) = access else { return ctx.replyWrongType() }
-        if created { ctx.changed(args[1]) }
+        if created {
+            ctx.changed(args[1])
+            ctx.notify(.hash, "hset", args[1])
+        }
         ctx.out.integer(created ? 1 : 0)
     }
 
@@ -163,7 +167,10 @@ extension CommandTable {
         case .missing: ctx.out.integer(0)
         case .wrongType: ctx.replyWrongType()
         case .found(let deleted):
-            if deleted > 0 { ctx.changed(key, count: deleted) }
+            if deleted > 0 {
+                ctx.changed(key, count: deleted)
+                ctx.notifyRemoval(.hash, "hdel", key)
+            }
             ctx.out.integer(deleted)
         }
     }
@@ -211,6 +218,7 @@ extension CommandTable {
         case .found(.outOfRange): ctx.out.error("ERR increment or decrement would overflow")
         case .found(.stored(let sum)):
             ctx.changed(args[1])
+            ctx.notify(.hash, "hincrby", args[1])
             ctx.out.integer(Int(sum))
         }
     }
@@ -243,6 +251,7 @@ extension CommandTable {
         case .found(.outOfRange): ctx.out.error("ERR increment would produce NaN or Infinity")
         case .found(.stored(let text)):
             ctx.changed(args[1])
+            ctx.notify(.hash, "hincrbyfloat", args[1])
             // The result as HSET, as Redis does: float formatting is not replayed.
             ctx.propagate(.text("HSET"), .bytes(args[1]), .bytes(args[2]), .text(text))
             ctx.out.bulk(text)

@@ -54,7 +54,10 @@ extension CommandTable {
 
     static func del(_ ctx: inout CommandContext) {
         var n = 0
-        for i in 1..<ctx.args.count where ctx.delete(ctx.args[i]) { n += 1 }
+        for i in 1..<ctx.args.count where ctx.delete(ctx.args[i]) {
+            ctx.notify(.generic, "del", ctx.args[i])
+            n += 1
+        }
         ctx.out.integer(n)
     }
 
@@ -139,7 +142,11 @@ extension CommandTable {
         }
         if onlyIfAbsent && ctx.exists(destination) { return ctx.out.integer(0) }
         ctx.delete(source)
+        // An overwritten destination goes silently; the new one is `new`, as Redis's dbAdd.
+        ctx.delete(destination)
         ctx.set(destination, entry.value, expireAt: entry.expireAt)
+        ctx.notify(.generic, "rename_from", source)
+        ctx.notify(.generic, "rename_to", destination)
         if onlyIfAbsent { ctx.out.integer(1) } else { ctx.out.ok() }
     }
 
@@ -162,6 +169,10 @@ extension CommandTable {
         ctx.set(key, entry.value, expireAt: entry.expireAt)
         ctx.db = source
         ctx.delete(key)
+        ctx.notify(.generic, "move_from", key)
+        ctx.db = target
+        ctx.notify(.generic, "move_to", key)
+        ctx.db = source
         ctx.out.integer(1)
     }
 
@@ -192,8 +203,11 @@ extension CommandTable {
         ctx.db = targetDB
         defer { ctx.db = sourceDB }
         if ctx.exists(destination) && !replace { return ctx.out.integer(0) }
-        // Values are copy-on-write: the copy shares storage until one side is written.
+        // Values are copy-on-write: the copy shares storage until one side is written. A replaced
+        // destination goes silently; the copy is `new`, as Redis's dbAdd.
+        ctx.delete(destination)
         ctx.set(destination, entry.value, expireAt: entry.expireAt)
+        ctx.notify(.generic, "copy_to", destination)
         ctx.out.integer(1)
     }
 
@@ -229,9 +243,11 @@ extension CommandTable {
         // Propagated as the absolute PEXPIREAT, or as the DEL an expiry in the past amounts to.
         if at <= ctx.now {
             ctx.delete(key)
+            ctx.notify(.generic, "del", key)
             ctx.propagate(.text("DEL"), .bytes(key))
         } else {
             ctx.setExpire(key, at: at)
+            ctx.notify(.generic, "expire", key)
             // The NX/XX/GT/LT flags stay, as Redis 7.0 writes them.
             if ctx.server.propagating {
                 ctx.propagate(as: [ByteBuffer(string: "PEXPIREAT"), key, ByteBuffer(string: String(at))] + ctx.args.dropFirst(3))
@@ -253,6 +269,7 @@ extension CommandTable {
     static func persist(_ ctx: inout CommandContext) {
         guard let entry = ctx.entry(ctx.args[1]), entry.expireAt != 0 else { return ctx.out.integer(0) }
         ctx.setExpire(ctx.args[1], at: 0)
+        ctx.notify(.generic, "persist", ctx.args[1])
         ctx.out.integer(1)
     }
 

@@ -86,6 +86,7 @@ extension CommandTable {
         case .wrongType: ctx.replyWrongType()
         case .found(let length):
             ctx.changed(key, count: pushed)
+            ctx.notify(.list, end.pushEvent, key)
             ctx.out.integer(length)
         }
     }
@@ -104,6 +105,7 @@ extension CommandTable {
             case .wrongType: ctx.replyWrongType()
             case .found(let element):
                 ctx.changed(key)
+                ctx.notifyRemoval(.list, end.popEvent, key)
                 ctx.out.bulk(element!)   // stored lists are never empty
             }
             return
@@ -112,7 +114,10 @@ extension CommandTable {
             return ctx.out.error("ERR value is out of range, must be positive")
         }
         guard let elements = ctx.found(ctx.modify(key, as: .list, create: false, { end.pop(from: &$0, upTo: count) }), orReply: .nullArray) else { return }
-        if !elements.isEmpty { ctx.changed(key, count: elements.count) }
+        if !elements.isEmpty {
+            ctx.changed(key, count: elements.count)
+            ctx.notifyRemoval(.list, end.popEvent, key)
+        }
         ctx.replyBulks(elements)
     }
 
@@ -219,6 +224,7 @@ extension CommandTable {
         case .found(.outOfRange): ctx.out.error("ERR index out of range")
         case .found(.set):
             ctx.changed(key)
+            ctx.notify(.list, "lset", key)
             ctx.out.ok()
         }
     }
@@ -246,7 +252,10 @@ extension CommandTable {
         case .missing: ctx.out.integer(0)
         case .wrongType: ctx.replyWrongType()
         case .found(let length):
-            if length > 0 { ctx.changed(key) }
+            if length > 0 {
+                ctx.changed(key)
+                ctx.notify(.list, "linsert", key)
+            }
             ctx.out.integer(length)
         }
     }
@@ -265,7 +274,10 @@ extension CommandTable {
         case .missing: ctx.out.integer(0)
         case .wrongType: ctx.replyWrongType()
         case .found(let removed):
-            if removed > 0 { ctx.changed(key, count: removed) }
+            if removed > 0 {
+                ctx.changed(key, count: removed)
+                ctx.notifyRemoval(.list, "lrem", key)
+            }
             ctx.out.integer(removed)
         }
     }
@@ -292,6 +304,7 @@ extension CommandTable {
         case .found(let removed):
             // Redis signals the key even when nothing was trimmed (WATCH sees an LTRIM 0 -1).
             ctx.changed(key, count: removed)
+            ctx.notifyRemoval(.list, "ltrim", key)
             ctx.out.ok()
         }
     }
@@ -342,6 +355,8 @@ extension CommandTable {
             }
             guard case .found(let element) = access else { return .sourceMissing }
             ctx.changed(source)
+            ctx.notify(.list, to.pushEvent, source)
+            ctx.notify(.list, from.popEvent, source)
             return .moved(element)
         }
         if case .wrongType = ctx.listState(destination) { return .wrongType }
@@ -350,6 +365,9 @@ extension CommandTable {
         _ = ctx.modify(destination, as: .list, create: true) { to.push(element, to: &$0) }
         ctx.changed(source)
         ctx.changed(destination, count: 0)
+        // Redis's order: the push, then the pop (and the source's deletion when emptied).
+        ctx.notify(.list, to.pushEvent, destination)
+        ctx.notifyRemoval(.list, from.popEvent, source)
         return .moved(element)
     }
 
@@ -393,6 +411,7 @@ extension CommandTable {
             case .list:
                 guard case .found(let elements) = ctx.modify(key, as: .list, create: false, { end.pop(from: &$0, upTo: count ?? 1) }) else { continue }
                 ctx.changed(key, count: elements.count)
+                ctx.notifyRemoval(.list, end.popEvent, key)
                 // As Redis: the key that was chosen, popped with a count (also for BLMPOP).
                 ctx.propagate(.text(end == .left ? "LPOP" : "RPOP"), .bytes(key), .number(Int64(elements.count)))
                 ctx.out.array(2)
@@ -426,6 +445,7 @@ extension CommandTable {
                 guard case .found(let popped) = ctx.modify(key, as: .list, create: false, { end.pop(from: &$0) }),
                       let element = popped else { continue }
                 ctx.changed(key)
+                ctx.notifyRemoval(.list, end.popEvent, key)
                 ctx.propagate(.text(end == .left ? "LPOP" : "RPOP"), .bytes(key))
                 ctx.out.array(2)
                 ctx.out.bulk(key)
@@ -534,6 +554,10 @@ private enum ListEnd {
     func pop(from list: inout Deque<CompactBytes>) -> CompactBytes? {
         self == .left ? list.popFirst() : list.popLast()
     }
+
+    /// The keyspace events of a push and a pop at this end.
+    var pushEvent: StaticString { self == .left ? "lpush" : "rpush" }
+    var popEvent: StaticString { self == .left ? "lpop" : "rpop" }
 
     func pop(from list: inout Deque<CompactBytes>, upTo count: Int) -> [CompactBytes] {
         let n = min(count, list.count)

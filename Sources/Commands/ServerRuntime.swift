@@ -111,6 +111,8 @@ public final class ServerRuntime: @unchecked Sendable {
     /// Per-command calls, time, failures and latency histograms; error codes; the slow log and
     /// the latency monitor (CommandStatistics.swift).
     public let statistics: CommandStatistics
+    /// `notify-keyspace-events` as `KeyspaceEventClass` bits (0: off), read by every write.
+    public let keyspaceEvents = UnsafeAtomic<UInt32>.create(0)
     /// MONITOR's clients (MonitorFeed.swift).
     public let monitors = MonitorFeed()
     public var hooks: (any ServerHooks)!
@@ -138,6 +140,7 @@ public final class ServerRuntime: @unchecked Sendable {
 
     deinit {
         diskErrorRefusesWrites.destroy()
+        keyspaceEvents.destroy()
         replicationRefusals.destroy()
         propagationEnabled.destroy()
     }

@@ -67,7 +67,10 @@ extension CommandTable {
             return added
         }
         guard case .found(let added) = access else { return ctx.replyWrongType() }
-        if added > 0 { ctx.changed(key, count: added) }
+        if added > 0 {
+            ctx.changed(key, count: added)
+            ctx.notify(.set, "sadd", key)
+        }
         ctx.out.integer(added)
     }
 
@@ -82,7 +85,10 @@ extension CommandTable {
         case .missing: ctx.out.integer(0)
         case .wrongType: ctx.replyWrongType()
         case .found(let removed):
-            if removed > 0 { ctx.changed(args[1], count: removed) }
+            if removed > 0 {
+                ctx.changed(args[1], count: removed)
+                ctx.notifyRemoval(.set, "srem", args[1])
+            }
             ctx.out.integer(removed)
         }
     }
@@ -127,6 +133,7 @@ extension CommandTable {
         case .wrongType: ctx.replyWrongType()
         case .found(let member):
             ctx.changed(key)
+            ctx.notifyRemoval(.set, "spop", key)
             // The member chosen at random, so that replay removes the same one.
             ctx.propagate(.text("SREM"), .bytes(key), .bytes(member))
             ctx.out.bulk(member)
@@ -161,6 +168,7 @@ extension CommandTable {
         case .found(let popped):
             if !popped.isEmpty {
                 ctx.changed(key, count: popped.count)
+                ctx.notifyRemoval(.set, "spop", key)
                 // As Redis 7.0: DEL when the whole set went, else one SREM per member chosen
                 // (several commands, so they leave wrapped in MULTI/EXEC).
                 if everything {
@@ -226,12 +234,16 @@ extension CommandTable {
         let removed = ctx.modify(source, as: .set, create: false) { (set: inout SetValue) in set.remove(member) != nil }
         guard case .found(true) = removed else { return ctx.out.integer(0) }
         ctx.changed(source)
+        ctx.notifyRemoval(.set, "srem", source)
         let added = ctx.modify(destination, as: .set, create: true) { (set: inout SetValue) -> Bool in
             guard !set.contains(member) else { return false }
             set.insert(member.owned())
             return true
         }
-        if case .found(true) = added { ctx.changed(destination) }
+        if case .found(true) = added {
+            ctx.changed(destination)
+            ctx.notify(.set, "sadd", destination)
+        }
         ctx.out.integer(1)
     }
 
@@ -249,7 +261,7 @@ extension CommandTable {
         guard let sets = loadSets(&ctx, 2..<ctx.args.count) else { return }
         var result = SetValue()
         forEachCommonMember(sets) { result.insert($0); return true }
-        ctx.storeSet(result, at: ctx.args[1])
+        ctx.storeSet(result, at: ctx.args[1], event: "sinterstore")
     }
 
     /// SINTERCARD numkeys key [key ...] [LIMIT limit]
@@ -284,7 +296,7 @@ extension CommandTable {
 
     static func sunionstore(_ ctx: inout CommandContext) {
         guard let sets = loadSets(&ctx, 2..<ctx.args.count) else { return }
-        ctx.storeSet(union(sets), at: ctx.args[1])
+        ctx.storeSet(union(sets), at: ctx.args[1], event: "sunionstore")
     }
 
     static func sdiff(_ ctx: inout CommandContext) {
@@ -294,7 +306,7 @@ extension CommandTable {
 
     static func sdiffstore(_ ctx: inout CommandContext) {
         guard let sets = loadSets(&ctx, 2..<ctx.args.count) else { return }
-        ctx.storeSet(difference(sets), at: ctx.args[1])
+        ctx.storeSet(difference(sets), at: ctx.args[1], event: "sdiffstore")
     }
 
     /// The sets named by `ctx.args[range]`, nil for a missing key (an empty set). Replies
@@ -387,11 +399,12 @@ extension CommandContext {
 
     /// The STORE forms: the destination is overwritten whatever its type (and loses its TTL), or
     /// deleted when the result is empty; the reply is the result's cardinality.
-    fileprivate mutating func storeSet(_ result: Set<ByteBuffer>, at destination: ByteBuffer) {
+    fileprivate mutating func storeSet(_ result: Set<ByteBuffer>, at destination: ByteBuffer, event: StaticString) {
         if result.isEmpty {
-            delete(destination)
+            if delete(destination) { notify(.generic, "del", destination) }
         } else {
             set(destination, .set(result))
+            notify(.set, event, destination)
         }
         out.integer(result.count)
     }

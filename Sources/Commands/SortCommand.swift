@@ -116,7 +116,12 @@ extension CommandTable {
 
         if let store = o.store {
             let list = Deque(results.map { $0.map(CompactBytes.init(copying:)) ?? CompactBytes(string: "") })
-            if list.isEmpty { ctx.delete(store) } else { ctx.set(store, .list(list)) }
+            if list.isEmpty {
+                if ctx.delete(store) { ctx.notify(.generic, "del", store) }
+            } else {
+                ctx.set(store, .list(list))
+                ctx.notify(.list, "sortstore", store)
+            }
             return ctx.out.integer(list.count)
         }
         ctx.out.array(results.count)

@@ -161,7 +161,10 @@ extension CommandTable {
             case .found(let o): outcome = o
             }
             if outcome.nan { return ctx.out.error("ERR resulting score is not a number (NaN)") }
-            if outcome.added + outcome.updated > 0 { ctx.changed(key) }
+            if outcome.added + outcome.updated > 0 {
+                ctx.changed(key)
+                ctx.notify(.zset, incr ? "zincr" : "zadd", key)
+            }
             if incr {
                 if outcome.processed > 0 { ctx.out.double(outcome.score) } else { ctx.out.null() }
             } else {
@@ -220,7 +223,10 @@ extension CommandTable {
         case .missing: ctx.out.integer(0)
         case .wrongType: ctx.replyWrongType()
         case .found(let removed):
-            if removed > 0 { ctx.changed(args[1]) }
+            if removed > 0 {
+                ctx.changed(args[1])
+                ctx.notifyRemoval(.zset, "zrem", args[1])
+            }
             ctx.out.integer(removed)
         }
     }
@@ -236,7 +242,11 @@ extension CommandTable {
         case .missing: ctx.out.integer(0)
         case .wrongType: ctx.replyWrongType()
         case .found(let removed):
-            if removed > 0 { ctx.changed(ctx.args[1]) }
+            if removed > 0 {
+                ctx.changed(ctx.args[1])
+                let event: StaticString = kind == .rank ? "zremrangebyrank" : kind == .score ? "zremrangebyscore" : "zremrangebylex"
+                ctx.notifyRemoval(.zset, event, ctx.args[1])
+            }
             ctx.out.integer(removed)
         }
     }
@@ -343,14 +353,14 @@ extension CommandTable {
         case .wrongType:
             ctx.replyWrongType()
         case .missing:
-            if let destination { store(&ctx, SortedSet(), at: destination) } else { ctx.out.array(0) }
+            if let destination { store(&ctx, SortedSet(), at: destination, event: "zrangestore") } else { ctx.out.array(0) }
         case .found(let z):
             let ranks = bounds.window(in: z, reverse: descending)
             let elements = z.elements(inRanks: ranks, reverse: descending)
             if let destination {
                 var scores = [ByteBuffer: Double](minimumCapacity: ranks.count)
                 for (member, score) in elements { scores[member] = score }
-                store(&ctx, SortedSet(scores), at: destination)
+                store(&ctx, SortedSet(scores), at: destination, event: "zrangestore")
             } else {
                 reply(&ctx, elements, count: ranks.count, withScores: withScores)
             }
@@ -372,12 +382,13 @@ extension CommandTable {
 
     /// The *STORE ending: the result replaces the destination (any type, TTL cleared); an empty
     /// result deletes it. Replies the result's size.
-    private static func store(_ ctx: inout CommandContext, _ result: SortedSet, at destination: Int) {
+    private static func store(_ ctx: inout CommandContext, _ result: SortedSet, at destination: Int, event: StaticString) {
         let key = ctx.args[destination]
         if result.isEmpty {
-            ctx.delete(key)
+            if ctx.delete(key) { ctx.notify(.generic, "del", key) }
         } else {
             ctx.set(key, .zset(result))
+            ctx.notify(.zset, event, key)
         }
         ctx.out.integer(result.count)
     }
@@ -493,6 +504,7 @@ extension CommandTable {
         }
         guard case .found(let popped) = access else { return ctx.replyWrongType() }
         ctx.changed(key)
+        if !popped.isEmpty { ctx.notifyRemoval(.zset, max ? "zpopmax" : "zpopmin", key) }
         // BZPOP*, ZMPOP, BZMPOP: the key chosen, as the plain pop (which never blocks); with a
         // count for the MPOPs, without for BZPOPMIN/BZPOPMAX, as Redis 7.0 writes them.
         if shape == .keyFlat {
@@ -734,7 +746,10 @@ extension CommandTable {
         }
 
         if cardinalityOnly { return ctx.out.integer(cardinality) }
-        if let destination { return store(&ctx, SortedSet(result), at: destination) }
+        if let destination {
+            let event: StaticString = operation == .union ? "zunionstore" : operation == .inter ? "zinterstore" : "zdiffstore"
+            return store(&ctx, SortedSet(result), at: destination, event: event)
+        }
         let sorted = result.sorted { a, b in
             a.value < b.value || (a.value == b.value && SortedSet.compare(a.key, b.key) < 0)
         }

@@ -67,6 +67,7 @@ extension CommandTable {
         if options.condition == .none && !options.get {
             // Plain SET: no need to look at the old value first.
             ctx.setString(key, copyingArgument: 2, expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+            notifySet(&ctx, key, expires: options.expireAt != nil)
             if let at = options.expireAt { ctx.propagateSet(key, ctx.args[2], expireAt: at) }
             return ctx.out.ok()
         }
@@ -80,8 +81,15 @@ extension CommandTable {
             return options.get ? reply(oldValue, &ctx) : ctx.out.null()
         }
         ctx.setString(key, copyingArgument: 2, expireAt: options.expireAt ?? 0, keepTTL: options.keepTTL)
+        notifySet(&ctx, key, expires: options.expireAt != nil)
         if let at = options.expireAt { ctx.propagateSet(key, ctx.args[2], expireAt: at) }
         if options.get { reply(oldValue, &ctx) } else { ctx.out.ok() }
+    }
+
+    /// SET's events: `set`, and `expire` when it set a time to live.
+    private static func notifySet(_ ctx: inout CommandContext, _ key: ByteBuffer, expires: Bool) {
+        ctx.notify(.string, "set", key)
+        if expires { ctx.notify(.generic, "expire", key) }
     }
 
     private static func reply(_ value: ByteBuffer?, _ ctx: inout CommandContext) {
@@ -91,6 +99,7 @@ extension CommandTable {
     static func setnx(_ ctx: inout CommandContext) {
         if ctx.exists(ctx.args[1]) { return ctx.out.integer(0) }
         ctx.set(ctx.args[1], .string(ctx.args[2].owned()))
+        ctx.notify(.string, "set", ctx.args[1])
         ctx.out.integer(1)
     }
 
@@ -98,6 +107,7 @@ extension CommandTable {
     private static func setWithExpiry(_ ctx: inout CommandContext, _ unit: ExpiryUnit) {
         guard let at = unit.absoluteMillis(ctx.args[2], now: ctx.now, ctx: &ctx, command: ctx.commandName) else { return }
         ctx.setString(ctx.args[1], copyingArgument: 3, expireAt: at)
+        notifySet(&ctx, ctx.args[1], expires: true)
         ctx.propagateSet(ctx.args[1], ctx.args[3], expireAt: at)
         ctx.out.ok()
     }
@@ -110,12 +120,14 @@ extension CommandTable {
             old = s
         }
         ctx.set(key, .string(ctx.args[2].owned()))
+        ctx.notify(.string, "set", key)
         reply(old, &ctx)
     }
 
     static func getdel(_ ctx: inout CommandContext) {
         guard let value = ctx.found(ctx.read(ctx.args[1], as: .string), orReply: .null) else { return }
         ctx.delete(ctx.args[1])
+        ctx.notify(.generic, "del", ctx.args[1])
         ctx.out.bulk(value)
     }
 
@@ -130,13 +142,16 @@ extension CommandTable {
             if let at = options.expireAt {
                 if at <= ctx.now {
                     ctx.delete(key)   // an expiry in the past deletes, as Redis does
+                    ctx.notify(.generic, "del", key)
                     ctx.propagate(.text("DEL"), .bytes(key))
                 } else {
                     ctx.setExpire(key, at: at)
+                    ctx.notify(.generic, "expire", key)
                     ctx.propagate(.text("PEXPIREAT"), .bytes(key), .number(at))
                 }
             } else if options.persist, let entry = ctx.entry(key), entry.expireAt != 0 {
                 ctx.setExpire(key, at: 0)
+                ctx.notify(.generic, "persist", key)
                 ctx.propagate(.text("PERSIST"), .bytes(key))
             }
             ctx.out.bulk(value)
@@ -166,6 +181,7 @@ extension CommandTable {
         }
         for i in stride(from: 1, to: ctx.args.count, by: 2) {
             ctx.setString(ctx.args[i], copyingArgument: i + 1)
+            ctx.notify(.string, "set", ctx.args[i])
         }
         if onlyIfNoneExist { ctx.out.integer(1) } else { ctx.out.ok() }
     }
@@ -186,6 +202,7 @@ extension CommandTable {
         case .missing: ctx.out.integer(0)
         case .found(let length):
             ctx.changed(key)
+            ctx.notify(.string, "append", key)
             ctx.out.integer(length)
         }
     }
@@ -241,6 +258,7 @@ extension CommandTable {
         }
         if case .found(let length) = result {
             ctx.changed(key)
+            ctx.notify(.string, "setrange", key)
             ctx.out.integer(length)
         }
     }
@@ -263,6 +281,7 @@ extension CommandTable {
     private static func incrementBy(_ ctx: inout CommandContext, _ by: Int64) {
         enum Outcome { case value(Int64), wrongType, notInteger, overflow }
         let key = ctx.args[1]
+        let isNew = ctx.notifiesNewKeys && !ctx.exists(key)
         // (The access stamp is the database's job: `Database.modify`.)
         let outcome = ctx.modifyEntry(key) { slot -> Outcome in
             // Taken out of the slot (moved, not copied); put back on every path below.
@@ -295,6 +314,8 @@ extension CommandTable {
         switch outcome {
         case .value(let v):
             ctx.changed(key)
+            if isNew { ctx.notify(.newKey, "new", key) }
+            ctx.notify(.string, "incrby", key)
             ctx.out.integer(Int(v))
         case .wrongType: ctx.replyWrongType()
         case .notInteger: ctx.replyNotInteger()
@@ -318,6 +339,7 @@ extension CommandTable {
         let text = formatLongDouble(result)
         let value = ByteBuffer(string: text)
         ctx.set(key, .string(value), expireAt: expireAt)
+        ctx.notify(.string, "incrbyfloat", key)
         // The result, not the increment: float formatting must not be replayed differently.
         ctx.propagate(.text("SET"), .bytes(key), .bytes(value), .text("KEEPTTL"))
         ctx.out.bulk(text)

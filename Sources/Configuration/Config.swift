@@ -193,7 +193,9 @@ public final class Config: Sendable {
             for name in [d.name] + d.aliases {
                 let bytes = Array(name.utf8)
                 let matched = globs.contains { d.hidden ? $0 == bytes : $0.globMatches(bytes, nocase: true) }
-                if matched { out.append((name, snapshot[d.name] ?? "")) }
+                guard matched else { continue }
+                let value = snapshot[d.name] ?? ""
+                out.append((name, d.type == .special(.notifyKeyspaceEvents) ? KeyspaceEvents.shown(value) : value))
             }
         }
         return out

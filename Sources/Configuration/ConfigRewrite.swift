@@ -62,7 +62,7 @@ extension Config {
             case .oomScoreAdjValues:
                 return [("\(name) \(value)", changed)]
             case .notifyKeyspaceEvents:
-                return [("\(name) \(quoted(value))", !value.isEmpty)]
+                return [("\(name) \(quoted(KeyspaceEvents.shown(value)))", !value.isEmpty)]
             case .bind:
                 if !changed { return [] }
                 return [("\(name) \(value.isEmpty ? "\"\"" : value)", true)]

@@ -228,6 +228,7 @@ extension Config {
 
 /// `notify-keyspace-events` classes, read and printed as Redis 7.0 does (notify.c): `A` stands
 /// for `g$lshzxetd` and prints as `A` when all of those are set (hiding `n`), then `K`, `E`, `m`.
+/// (The server has its own reader of the stored letters: Commands/KeyspaceEvents.swift.)
 struct KeyspaceEvents: CustomStringConvertible {
     private static let classes: [Character] = ["g", "$", "l", "s", "h", "z", "x", "e", "t", "d", "n"]
     private static let all: Set<Character> = ["g", "$", "l", "s", "h", "z", "x", "e", "t", "d"]
@@ -244,9 +245,18 @@ struct KeyspaceEvents: CustomStringConvertible {
         }
     }
 
+    /// How the value is stored: Redis's form, plus an `n` at the end when `A` hides it (the
+    /// server reads the stored letters, and `n` must stay on).
     var description: String {
         var out = KeyspaceEvents.all.isSubset(of: set) ? "A" : String(KeyspaceEvents.classes.filter(set.contains))
         for c: Character in ["K", "E", "m"] where set.contains(c) { out.append(c) }
+        if out.hasPrefix("A") && set.contains("n") { out.append("n") }
         return out
+    }
+
+    /// What CONFIG GET and CONFIG REWRITE print for a stored value: exactly Redis's form, which
+    /// does not show `n` beside `A` (so a rewritten file loses it, as with Redis).
+    static func shown(_ stored: String) -> String {
+        stored.hasPrefix("A") ? String(stored.filter { $0 != "n" }) : stored
     }
 }

@@ -254,7 +254,8 @@ extension Config {
         // Swiftlet's own: the HTTP endpoint (/health, /metrics; Server/HTTPEndpoint.swift), off at 0.
         Directive("http-port", .integer(min: 0, max: 65535), "0", ok, immutable: true),
         Directive("http-bind", .string, "127.0.0.1", ok, immutable: true),
-        Directive("notify-keyspace-events", .special(.notifyKeyspaceEvents), "", none("keyspace notifications are not delivered yet")),
+        // Keyspace notifications (Commands/KeyspaceEvents.swift, Docs/observability.md).
+        Directive("notify-keyspace-events", .special(.notifyKeyspaceEvents), "", ok),
         Directive("watchdog-period", .integer(min: 0, max: intMax), "0", none("no software watchdog"), hidden: true),
         Directive("use-exit-on-panic", .bool, "no", none("no panic handler"), hidden: true),
 

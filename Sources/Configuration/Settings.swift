@@ -87,6 +87,7 @@ extension Setting where Value == String {
     public static var replDisklessLoad: Self { .init("repl-diskless-load") }
     public static var latencyTrackingInfoPercentiles: Self { .init("latency-tracking-info-percentiles") }
     public static var httpBind: Self { .init("http-bind") }
+    public static var notifyKeyspaceEvents: Self { .init("notify-keyspace-events") }
 }
 
 /// The client classes of `client-output-buffer-limit` (Redis still spells the replica class

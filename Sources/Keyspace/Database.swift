@@ -37,6 +37,15 @@ public struct Database: Sendable {
         entryBytes -= Footprint.key(length: keyLength) + Int(footprint)
     }
 
+    /// A table left empty gives its storage back (Redis shrinks its dicts in the cron): without
+    /// this, a keyspace emptied by deletions or eviction kept every table's buckets counted in
+    /// used_memory, and a server evicted down to no keys could still be over maxmemory.
+    mutating func releaseIfEmpty(table t: Int) {
+        guard tables[t].isEmpty, tables[t].capacity > 0 else { return }
+        tableBytes -= Footprint.hashTable(capacity: tables[t].capacity, bytesPerBucket: Footprint.tableBucket)
+        tables[t] = [:]
+    }
+
     /// The volatile index changed size: its two structures' storage, recomputed (O(1)).
     mutating func accountVolatile() {
         volatileBytes = volatile.footprint
@@ -213,6 +222,7 @@ public struct Database: Sendable {
                 count -= 1
                 accountRemove(keyLength: key.readableBytes, footprint: oldFootprint)
                 if oldExpire != 0 { volatile.remove(key); accountVolatile() }
+                releaseIfEmpty(table: t)
             }
             return result
         }
@@ -252,6 +262,7 @@ public struct Database: Sendable {
         count -= 1
         accountRemove(keyLength: key.readableBytes, footprint: removed.footprint)
         if removed.expireAt != 0 { volatile.remove(key); accountVolatile() }
+        releaseIfEmpty(table: t)
         return removed
     }
 

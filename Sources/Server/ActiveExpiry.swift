@@ -55,6 +55,9 @@ final class ActiveExpiry: Sendable {
                                 shard.stats.expiredKeys += 1
                                 shard.touchWatched(db: db, key: key)
                                 runtime.propagateDeletion(db: db, key: key)
+                                if runtime.keyspaceEvents.load(ordering: .relaxed) != 0 {
+                                    runtime.publishKeyspaceEvent(.expired, "expired", key: key, db: db)
+                                }
                                 expired += 1
                             }
                         }

@@ -13,6 +13,11 @@ extension Config {
         statistics.tracksLatency.store(self[.latencyTracking], ordering: .relaxed)
     }
 
+    /// `notify-keyspace-events` into the runtime's bits (at start-up and after CONFIG SET).
+    func applyKeyspaceEvents(to runtime: ServerRuntime) {
+        runtime.keyspaceEvents.store(KeyspaceEventClass(letters: self[.notifyKeyspaceEvents]).rawValue, ordering: .relaxed)
+    }
+
     static let statisticsDirectives: Set<String> = ["slowlog-log-slower-than", "slowlog-max-len",
                                                     "latency-monitor-threshold", "latency-tracking"]
 

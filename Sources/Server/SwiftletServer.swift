@@ -70,6 +70,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         for flusher in flushers.values { flusher.replication = replication }
         config.apply(to: runtime.memory)
         config.apply(to: runtime.statistics)
+        config.applyKeyspaceEvents(to: runtime)
         memoryGauge = MemoryGauge(runtime: runtime, backlogBytes: { [replication] in replication.backlogMemory })
     }
 
@@ -257,6 +258,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             }
         }
         if !names.isDisjoint(with: Config.statisticsDirectives) { config.apply(to: runtime.statistics) }
+        if names.contains("notify-keyspace-events") { config.applyKeyspaceEvents(to: runtime) }
         if !names.isDisjoint(with: ["replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"]) {
             replicator.refreshRefusals()
         }

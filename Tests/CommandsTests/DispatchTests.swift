@@ -142,6 +142,29 @@ final class DispatchTests: XCTestCase {
         }
     }
 
+    /// Every write that changes a key publishes a keyspace event: a handler that forgot to
+    /// notify fails here (the events themselves are compared with redis-server's in
+    /// Tests/Integration/test_notifications.py). The exceptions publish nothing in Redis either.
+    func testEveryKeyChangePublishesAnEvent() {
+        let silent: Set<String> = ["flushdb", "flushall", "swapdb", "debug", "exec", "shutdown", "save", "bgsave",
+                                   "bgrewriteaof", "function", "replicaof", "slaveof", "multi", "psync", "sync"]
+        for (setup, command) in Self.samples where !silent.contains(command[0].lowercased()) {
+            let s = TestServer()
+            let c = s.client()
+            for cmd in setup { c.call(Self.substitute(cmd)) }
+            let watcher = s.client()
+            watcher.call("PSUBSCRIBE", "__key*__:*")
+            watcher.pushed.removeAll()
+            s.runtime.keyspaceEvents.store(KeyspaceEventClass(letters: "AKEn").rawValue, ordering: .relaxed)
+            let before = s.runtime.stats.changesSinceSave.load(ordering: .relaxed)
+            c.call(Self.substitute(command))
+            let changed = s.runtime.stats.changesSinceSave.load(ordering: .relaxed) != before
+            if changed {
+                XCTAssertFalse(watcher.pushed.isEmpty, "\(command) changed data without a keyspace event")
+            }
+        }
+    }
+
     /// A new command without a sample above fails here, so the key-spec check stays complete.
     func testSamplesCoverTheWholeTable() {
         let table = CommandTable.standard

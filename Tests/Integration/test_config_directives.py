@@ -57,7 +57,7 @@ SPECIAL_VALUES = {
     "save": ["900 1", "", "900 1 300 10", "1 2 3", "0 1", "abc 1", "900 -1"],
     "client-output-buffer-limit": ["normal 1mb 2mb 3", "pubsub 1 2", "master 1 1 1", "normal a b c",
                                    "slave 1gb 1gb 0 pubsub 0 0 0", "normal 1 1 -1", "replica 64mb 16mb 10", ""],
-    "notify-keyspace-events": ["KEA", "Kx", "Q", "", "AKEm", "Egn", "gA", "$lshz"],
+    "notify-keyspace-events": ["KEA", "Kx", "Q", "", "AKEm", "Egn", "gA", "$lshz", "AKEn", "nA"],
     "oom-score-adj-values": ["0 100 200", "1 2", "1 2 x", "-3000 0 0", "0 200 800"],
     "latency-tracking-info-percentiles": ["50 99", "", "a", "101", "99.999999", "50.0 75.25", "-1"],
     "shutdown-on-sigint": ["nosave", "save now", "bogus", "default", "nosave force", "NOW"],

@@ -63,6 +63,27 @@ final class FootprintTests: XCTestCase {
         XCTAssertEqual(db.memory, recomputed(db))
     }
 
+    /// Deleting every key gives every table's storage back: an emptied database (by DEL,
+    /// emptied collections or eviction) accounts for nothing, so eviction can always get a
+    /// server under maxmemory by removing keys.
+    func testEmptiedDatabaseAccountsForNothing() {
+        var db = Database()
+        let clock = AccessClock(seconds: 100)
+        for i in 0..<2000 {
+            db.set(ByteBuffer(string: "k\(i)"), .string(ByteBuffer(string: "v")), access: clock)
+            _ = db.modify(ByteBuffer(string: "l\(i)"), access: clock) { slot in slot = Entry(value: .list([CompactBytes(string: "x")])) }
+        }
+        XCTAssertGreaterThan(db.tableBytes, 0)
+        for i in 0..<2000 {
+            db.remove(ByteBuffer(string: "k\(i)"))
+            _ = db.modify(ByteBuffer(string: "l\(i)"), access: clock) { slot in slot = nil }
+        }
+        XCTAssertEqual(db.count, 0)
+        XCTAssertEqual(db.tableBytes, 0)
+        XCTAssertEqual(db.memory, 0)
+        XCTAssertEqual(db.memory, recomputed(db))
+    }
+
     /// The footprint lives in what was padding: an entry is no larger than before it existed.
     func testEntryFootprintCostsNoSpace() {
         XCTAssertEqual(MemoryLayout<Entry>.stride, 40)
