@@ -3,18 +3,26 @@ import Basics
 import NIOConcurrencyHelpers
 import NIOCore
 import RESP
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The server's configuration: the directive table (data) and the current values.
 ///
 /// Values are kept as normalised strings (what CONFIG GET prints) and read through typed
 /// accessors. Thread-safe: CONFIG SET may run on any event loop.
 public final class Config: Sendable {
-    private let values: NIOLockedValueBox<[String: String]>
+    let values: NIOLockedValueBox<[String: String]>
     /// Bumped by every change, so hot paths can cache derived values and notice staleness with one
     /// atomic load instead of re-reading (and re-parsing) the configuration per request.
     public let generation = ManagedAtomic<Int>(0)
     /// The file the configuration came from, for CONFIG REWRITE.
     public let configFile: String?
+    /// Serialises CONFIG SETs, so one that fails and restores the values it found cannot undo
+    /// another that ran meanwhile.
+    private let setLock = NIOLock()
+    /// The directives a config file or the command line named, in order, once each.
+    private let explicitlySet = NIOLockedValueBox<[String]>([])
 
     public init(configFile: String? = nil) {
         var v: [String: String] = [:]
@@ -37,9 +45,7 @@ public final class Config: Sendable {
             do { text = try readFile(first) } catch {
                 throw ConfigError(source: first, line: 0, text: "", reason: "Can't open the configuration file: \(error)")
             }
-            for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                lines.append((first, i + 1, String(line)))
-            }
+            lines = numberedLines(text, source: first)
         }
         // Command-line options: `--name v1 v2 --other x` becomes lines "name v1 v2", "other x".
         var current: [String] = []
@@ -63,19 +69,55 @@ public final class Config: Sendable {
         }
         flush()
         let config = Config(configFile: file)
-        for (source, number, text) in lines {
-            let trimmed = text.trimmingCharacters(in: [" ", "\t", "\r"])
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            guard let words = splitInlineArguments(ByteBuffer(string: trimmed)) else {
-                throw ConfigError(source: source, line: number, text: trimmed, reason: "Unbalanced quotes in configuration line")
-            }
-            let name = String(buffer: words[0]).lowercased()
-            let rest = words.dropFirst().map { String(buffer: $0) }
-            if let problem = config.apply(name: name, words: rest, atStartup: true) {
-                throw ConfigError(source: source, line: number, text: trimmed, reason: problem.inFile)
+        var saveLoaded = false
+        func read(_ lines: [(source: String, line: Int, text: String)], depth: Int) throws {
+            for (source, number, text) in lines {
+                let trimmed = text.trimmingCharacters(in: [" ", "\t", "\r"])
+                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                guard let words = splitInlineArguments(ByteBuffer(string: trimmed)), !words.isEmpty else {
+                    throw ConfigError(source: source, line: number, text: trimmed, reason: "Unbalanced quotes in configuration line")
+                }
+                let name = String(buffer: words[0]).lowercased()
+                let rest = words.dropFirst().map { String(buffer: $0) }
+                func fail(_ reason: String) -> ConfigError { ConfigError(source: source, line: number, text: trimmed, reason: reason) }
+                if let count = deprecatedDirectives[name], rest.count == count {
+                    config.noteExplicit(name)
+                    continue
+                }
+                if name == "include" && rest.count == 1 {
+                    // Redis reads the named file at this point, as if its lines were here.
+                    guard depth < 16 else { throw fail("include nesting too deep") }
+                    let included: String
+                    do { included = try readFile(rest[0]) } catch { throw fail("Can't open the configuration file '\(rest[0])': \(error)") }
+                    try read(Config.numberedLines(included, source: rest[0]), depth: depth + 1)
+                    continue
+                }
+                if let reason = Config.fileOnlyRefusals[name] { throw fail(reason) }
+                if let problem = config.apply(name: name, words: rest, atStartup: true, appendSave: saveLoaded) {
+                    throw fail(problem.inFile)
+                }
+                if Config.canonicalName(name) == "save" { saveLoaded = true }
+                config.noteExplicit(Config.canonicalName(name))
             }
         }
+        try read(lines, depth: 0)
         return config
+    }
+
+    private static func numberedLines(_ text: String, source: String) -> [(source: String, line: Int, text: String)] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { (source, $0.offset + 1, String($0.element)) }
+    }
+
+    /// Redis's config-file-only directives Swiftlet cannot honour, each with why.
+    static let fileOnlyRefusals: [String: String] = [
+        "rename-command": "rename-command is not supported: Swiftlet's command table is fixed",
+        "user": "user is not supported: Swiftlet has only the default user (set requirepass)",
+        "loadmodule": "loadmodule is not supported: Swiftlet has no modules",
+        "sentinel": "sentinel is not supported: Swiftlet has no Sentinel mode",
+    ]
+
+    private func noteExplicit(_ name: String) {
+        explicitlySet.withLockedValue { if !$0.contains(name) { $0.append(name) } }
     }
 
     private static func quoteIfNeeded(_ s: String) -> String {
@@ -87,124 +129,27 @@ public final class Config: Sendable {
     }
 
     /// Validates and stores a directive; nil when it was taken, else what is wrong with it.
-    func apply(name rawName: String, words: [String], atStartup: Bool) -> ConfigProblem? {
+    /// `appendSave`: a config file's second and later `save` lines add rules to the first's
+    /// (Redis 7.0 reads them so); `save ""` still clears them all.
+    func apply(name rawName: String, words: [String], atStartup: Bool, appendSave: Bool = false) -> ConfigProblem? {
         let name = Config.aliases[rawName] ?? rawName
         guard let d = Config.byName[name] else { return .unknownDirective }
         if !atStartup && !d.mutable { return .immutable }
+        let current = self[name]
         let value: String
-        switch d.type {
-        case .words:
-            value = words.joined(separator: " ")
-        default:
-            guard words.count == 1 else {
-                if words.isEmpty && d.type == .string { value = ""; break }
-                return .wrongArgumentCount
-            }
-            guard let normalized = Config.normalize(words[0], as: d.type) else {
-                return .invalid(Config.rejection(words[0], as: d.type))
-            }
-            value = normalized
+        switch Config.parse(words, for: d, current: current) {
+        case .failure(let problem): return problem
+        case .success(let parsed): value = parsed
         }
-        if let check = d.validate, let error = check(value) { return .invalid(error) }
-        values.withLockedValue { $0[name] = value }
+        if case .special(.dir) = d.type, !atStartup, chdir(value) != 0 {
+            // As Redis: CONFIG SET dir enters the directory at once (start-up leaves that to the
+            // server, which reports a directory it cannot enter before it serves).
+            return .invalid(String(cString: strerror(errno)))
+        }
+        var stored = value
+        if appendSave && name == "save" && !value.isEmpty { stored = [current, value].filter { !$0.isEmpty }.joined(separator: " ") }
+        values.withLockedValue { $0[name] = stored }
         generation.wrappingIncrement(ordering: .releasing)
-        return nil
-    }
-
-    /// Why `raw` is not a value of `type`, in redis-server 7.0's words (config.c).
-    static func rejection(_ raw: String, as type: DirectiveType) -> String {
-        switch type {
-        case let .integer(min, max):
-            guard parseStrictInt64(raw) != nil else { return "argument couldn't be parsed into an integer" }
-            return "argument must be between \(min) and \(max) inclusive"
-        case .memory: return "argument must be a memory value"
-        case .bool: return "argument must be 'yes' or 'no'"
-        case .oneOf(let options): return "argument(s) must be one of the following: \(options.joined(separator: ", "))"
-        case .string, .words: return "argument couldn't be parsed"
-        }
-    }
-
-    static func normalize(_ raw: String, as type: DirectiveType) -> String? {
-        switch type {
-        case let .integer(min, max):
-            guard let v = parseStrictInt64(raw).map({ Int($0) }), v >= min, v <= max else { return nil }
-            return String(v)
-        case .memory:
-            guard let v = parseMemory(raw) else { return nil }
-            return String(v)
-        case .bool:
-            switch raw.lowercased() {
-            case "yes": return "yes"
-            case "no": return "no"
-            default: return nil
-            }
-        case .oneOf(let options):
-            let lower = raw.lowercased()
-            return options.contains(lower) ? lower : nil
-        case .string, .words:
-            return raw
-        }
-    }
-
-    /// Redis's `memtoull`: 1k=1000, 1kb=1024, 1m=1000², 1mb=1024², 1g, 1gb.
-    static func parseMemory(_ raw: String) -> Int? {
-        let lower = raw.lowercased()
-        let units: [(String, Int)] = [("kb", 1024), ("mb", 1024 * 1024), ("gb", 1024 * 1024 * 1024),
-                                      ("k", 1000), ("m", 1_000_000), ("g", 1_000_000_000), ("b", 1)]
-        for (suffix, multiplier) in units where lower.hasSuffix(suffix) {
-            guard let n = Int(lower.dropLast(suffix.count)), n >= 0 else { return nil }
-            return n.multipliedReportingOverflow(by: multiplier).overflow ? nil : n * multiplier
-        }
-        guard let n = Int(lower), n >= 0 else { return nil }
-        return n
-    }
-
-    static func validateSave(_ value: String) -> String? {
-        let parts = value.split(separator: " ")
-        if parts.isEmpty { return nil }
-        guard parts.count % 2 == 0, parts.allSatisfy({ Int($0) != nil && Int($0)! >= 0 }) else {
-            return "Invalid save parameters"
-        }
-        return nil
-    }
-
-    /// `latency-tracking-info-percentiles`: numbers between 0 and 100 (Redis's messages).
-    static func validatePercentiles(_ value: String) -> String? {
-        for word in value.split(separator: " ") {
-            guard let p = Double(word) else { return "Invalid latency-tracking-info-percentiles parameters" }
-            guard p >= 0 && p <= 100 else { return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]" }
-        }
-        return nil
-    }
-
-    /// `replicaof <host> <port>` (empty: this server is a master).
-    static func validateReplicaOf(_ value: String) -> String? {
-        let parts = value.split(separator: " ")
-        if parts.isEmpty { return nil }
-        guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {
-            return "replicaof takes a host and a port, as in 'replicaof 127.0.0.1 6379'"
-        }
-        return nil
-    }
-
-    /// The master named by `replicaof`, if any.
-    public var replicaOf: (host: String, port: Int)? {
-        let parts = self[.replicaOf].split(separator: " ")
-        guard parts.count == 2, let port = Int(parts[1]) else { return nil }
-        return (String(parts[0]), port)
-    }
-
-    static func validateOutputLimits(_ value: String) -> String? {
-        let parts = value.split(separator: " ").map(String.init)
-        guard parts.count % 4 == 0, !parts.isEmpty else { return "Wrong number of arguments in buffer limit configuration." }
-        for i in stride(from: 0, to: parts.count, by: 4) {
-            guard ["normal", "slave", "replica", "pubsub"].contains(parts[i].lowercased()) else {
-                return "Invalid client class specified in buffer limit configuration."
-            }
-            guard parseMemory(parts[i + 1]) != nil, parseMemory(parts[i + 2]) != nil, Int(parts[i + 3]) != nil else {
-                return "Error in hard, soft or soft_seconds setting in buffer limit configuration."
-            }
-        }
         return nil
     }
 
@@ -232,57 +177,102 @@ public final class Config: Sendable {
         for i in stride(from: 0, to: parts.count - 3, by: 4) {
             let name = parts[i].lowercased() == "replica" ? "slave" : parts[i].lowercased()
             if name == clientClass.rawValue {
-                result = (Config.parseMemory(parts[i + 1]) ?? 0, Config.parseMemory(parts[i + 2]) ?? 0, Int(parts[i + 3]) ?? 0)
+                result = (Int(parts[i + 1]) ?? 0, Int(parts[i + 2]) ?? 0, Int(parts[i + 3]) ?? 0)
             }
         }
         return result
     }
 
-    /// CONFIG GET: every directive whose name matches one of the glob patterns.
+    /// CONFIG GET: every directive (or old name) that one of the glob patterns matches, in table
+    /// order, each once. Hidden directives answer only to their exact name, as in Redis.
     public func get(_ patterns: [String]) -> [(String, String)] {
         let snapshot = values.withLockedValue { $0 }
+        let globs = patterns.map { Array($0.lowercased().utf8) }
         var out: [(String, String)] = []
         for d in Config.directives {
-            if patterns.contains(where: { Array($0.lowercased().utf8).globMatches(Array(d.name.utf8)) }) {
-                out.append((d.name, snapshot[d.name] ?? ""))
+            for name in [d.name] + d.aliases {
+                let bytes = Array(name.utf8)
+                let matched = globs.contains { d.hidden ? $0 == bytes : $0.globMatches(bytes, nocase: true) }
+                guard matched else { continue }
+                let value = snapshot[d.name] ?? ""
+                out.append((name, d.type == .special(.notifyKeyspaceEvents) ? KeyspaceEvents.shown(value) : value))
             }
         }
         return out
     }
 
-    /// CONFIG SET with one or more pairs, all or nothing.
+    /// The table's name for a directive or one of its old names (unchanged when unknown).
+    public static func canonicalName(_ name: String) -> String {
+        let lower = name.lowercased()
+        return aliases[lower] ?? lower
+    }
+
+    /// CONFIG SET with one or more pairs, all or nothing, checked in Redis 7.0's order: first
+    /// every name (unknown, immutable, twice), then every value; a value that fails undoes the
+    /// ones before it. Returns the error reply, or nil when everything was set.
     public func set(_ pairs: [(String, String)]) -> String? {
+        setLock.withLock { setAll(pairs) }
+    }
+
+    private func setAll(_ pairs: [(String, String)]) -> String? {
+        var unknown: String? = nil
+        var refusal: String? = nil
+        var seen: Set<String> = []
+        for (name, _) in pairs {
+            let key = name.lowercased()
+            guard let d = Config.byName[Config.aliases[key] ?? key] else {
+                if unknown == nil && refusal == nil { unknown = name }
+                continue
+            }
+            if unknown != nil || refusal != nil { continue }
+            if !d.mutable {
+                refusal = "ERR CONFIG SET failed (possibly related to argument '\(name)') - can't set immutable config"
+            } else if !seen.insert(key).inserted {
+                // An old name and the new one are different entries to Redis 7.0, so
+                // `slave-read-only` with `replica-read-only` is not a duplicate; the same name is.
+                refusal = "ERR CONFIG SET failed (possibly related to argument '\(name)') - duplicate parameter"
+            }
+        }
+        if let unknown { return ConfigProblem.unknownDirective.inConfigSet(name: unknown) }
+        if let refusal { return refusal }
+
         let before = values.withLockedValue { $0 }
+        let directoryBefore = pairs.contains { $0.0.lowercased() == "dir" } ? Config.currentDirectory() : nil
         for (name, value) in pairs {
-            let lower = name.lowercased()
+            let key = name.lowercased()
+            let d = Config.byName[Config.aliases[key] ?? key]!
             let words: [String]
-            if let d = Config.byName[Config.aliases[lower] ?? lower], case .words = d.type {
-                words = value.split(separator: " ").map(String.init)
-            } else {
+            switch d.type {
+            case .special(let kind) where kind != .notifyKeyspaceEvents && kind != .dir:
+                // Multi-word directives take their words from the one argument, split on spaces.
+                words = value.isEmpty ? [] : value.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            default:
                 words = [value]
             }
-            if let problem = apply(name: lower, words: words, atStartup: false) {
+            if let problem = apply(name: key, words: words, atStartup: false) {
                 values.withLockedValue { $0 = before }
+                if let directoryBefore { _ = chdir(directoryBefore) }
                 generation.wrappingIncrement(ordering: .releasing)
-                return problem.inConfigSet(name: name)
+                return problem.inConfigSet(name: key)
             }
         }
         return nil
     }
 
-    /// The whole configuration as redis.conf text (CONFIG REWRITE writes it).
-    public func render() -> String {
-        let snapshot = values.withLockedValue { $0 }
-        var text = "# Written by Swiftlet CONFIG REWRITE\n"
-        for d in Config.directives {
-            let v = snapshot[d.name] ?? ""
-            if case .words = d.type {
-                text += "\(d.name) \(v.isEmpty ? "\"\"" : v)\n"
-            } else {
-                text += "\(d.name) \(Config.quoteIfNeeded(v))\n"
-            }
+    static func currentDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The directives the user set (config file or command line) that have no effect in
+    /// Swiftlet, each with the reason; the server logs them once at start-up.
+    public var ineffectiveDirectivesSet: [(name: String, reason: String)] {
+        explicitlySet.withLockedValue { $0 }.compactMap { name in
+            if Config.deprecatedDirectives[name] != nil { return (name, "deprecated in Redis, ignored") }
+            guard let d = Config.byName[name], case .noEffect(let reason) = d.status else { return nil }
+            return (name, reason)
         }
-        return text
     }
 }
 

@@ -25,8 +25,11 @@ extension Setting where Value == Int {
     public static var hz: Self { .init("hz") }
     public static var protoMaxBulkLen: Self { .init("proto-max-bulk-len") }
     public static var clientQueryBufferLimit: Self { .init("client-query-buffer-limit") }
-    public static var maxMemory: Self { .init("maxmemory") }
-    public static var rdbKeySaveDelay: Self { .init("rdb-key-save-delay") }
+    /// Redis takes any 64-bit byte count; beyond `Int.max` it is as good as no limit.
+    public static var maxMemory: Self { .init("maxmemory") { Int(clamping: UInt64($0) ?? 0) } }
+    /// Redis takes negative delays too (a busy wait of that many nanoseconds); Swiftlet's save
+    /// loops sleep whole microseconds, so below zero is no delay.
+    public static var rdbKeySaveDelay: Self { .init("rdb-key-save-delay") { max(0, Int($0) ?? 0) } }
     public static var appendFsyncMaxUnsynced: Self { .init("appendfsync-max-unsynced") }
     public static var autoAOFRewritePercentage: Self { .init("auto-aof-rewrite-percentage") }
     public static var autoAOFRewriteMinSize: Self { .init("auto-aof-rewrite-min-size") }

@@ -78,6 +78,11 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     /// Binds every `bind` address and starts serving. Throws with a message naming the address
     /// when a mandatory one cannot be bound.
     public func start() throws {
+        // Nothing silently ignored: each directive the user set that Swiftlet does not act on
+        // is named once (Docs/configuration.md lists them all).
+        for (name, reason) in config.ineffectiveDirectivesSet {
+            log.warning("WARNING: '\(name)' is accepted but has no effect in Swiftlet: \(reason) (see Docs/configuration.md)")
+        }
         let dir = config[.dir]
         if !dir.isEmpty {
             guard chdir(dir) == 0 else {
@@ -228,7 +233,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         config.get(patterns).map { pair in
             switch pair.0 {
             case "dir": return (pair.0, currentDirectory())
-            case "replicaof": return (pair.0, replicator.masterAddress.map { "\($0.host) \($0.port)" } ?? "")
+            case "replicaof", "slaveof": return (pair.0, replicator.masterAddress.map { "\($0.host) \($0.port)" } ?? "")
             default: return pair
             }
         }
@@ -237,11 +242,10 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
     /// `dir` takes effect by changing the working directory, where snapshots are written; a
     /// directory that cannot be entered fails the whole CONFIG SET.
     public func configSet(_ pairs: [(String, String)]) -> String? {
-        if let dir = pairs.first(where: { $0.0 == "dir" })?.1, chdir(dir) != 0 {
-            return "ERR CONFIG SET failed (possibly related to argument 'dir') - \(String(cString: strerror(errno)))"
-        }
         let wasOn = config[.appendOnly]
         if let error = config.set(pairs) { return error }
+        // Old names (`slave-read-only`) act as the directive they stand for.
+        let pairs = pairs.map { (Config.canonicalName($0.0), $0.1) }
         if pairs.contains(where: { ["appendfsync", "appendfsync-max-unsynced", "no-appendfsync-on-rewrite"].contains($0.0) }) {
             appendOnly.applyPolicy()
         }
@@ -310,14 +314,29 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         return String(cString: buffer)
     }
 
+    /// CONFIG REWRITE: the file keeps its comments and order (Config.rewrite, Redis's algorithm);
+    /// written to a temporary file, synced, then renamed over the old one.
     public func configRewrite() -> String? {
         guard let path = config.configFile else { return "ERR The server is running without a config file" }
-        guard let f = fopen(path + ".tmp", "w") else { return "ERR Rewriting config file: \(String(cString: strerror(errno)))" }
-        fputs(config.render(), f)
+        func failure() -> String { "ERR Rewriting config file: \(String(cString: strerror(errno)))" }
+        var old = ""
+        if let f = fopen(path, "r") {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            var bytes: [UInt8] = []
+            while case let n = fread(&chunk, 1, chunk.count, f), n > 0 { bytes += chunk[0..<n] }
+            fclose(f)
+            old = String(decoding: bytes, as: UTF8.self)
+        } else if errno != ENOENT {
+            return failure()
+        }
+        let replicaOf = replicator.masterAddress.map { "\($0.host) \($0.port)" } ?? ""
+        let text = config.rewrite(old, overrides: ["dir": currentDirectory(), "replicaof": replicaOf])
+        guard let f = fopen(path + ".tmp", "w") else { return failure() }
+        fputs(text, f)
         fflush(f)
         fsync(fileno(f))
         fclose(f)
-        guard rename(path + ".tmp", path) == 0 else { return "ERR Rewriting config file: \(String(cString: strerror(errno)))" }
+        guard rename(path + ".tmp", path) == 0 else { return failure() }
         return nil
     }
 

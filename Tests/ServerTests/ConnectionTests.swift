@@ -96,23 +96,24 @@ final class ConnectionTests: XCTestCase {
     /// The limit holds for input that waited behind a blocked command too (that path once kept
     /// its leftover without checking), and a limit lowered meanwhile is the one applied.
     func testQueryBufferLimitAppliesToInputThatWaitedWhileBlocked() throws {
-        try start(["--client-query-buffer-limit", "4096"])
+        // Redis's smallest limit is 1mb.
+        try start(["--client-query-buffer-limit", "4mb"])
         let (waiting, connection) = try connect()
         let (other, _) = try connect()
-        try send(waiting, "BLPOP q 0\r\nBLPOP r 0\r\n" + String(repeating: "PING\r\n", count: 150))
+        try send(waiting, "BLPOP q 0\r\nBLPOP r 0\r\n" + String(repeating: "PING\r\n", count: 200_000))
         XCTAssertTrue(isBlocked(connection))
-        try send(other, "CONFIG SET client-query-buffer-limit 512\r\n")
+        try send(other, "CONFIG SET client-query-buffer-limit 1mb\r\n")
         XCTAssertEqual(try output(other), "+OK\r\n")
         try send(other, "RPUSH q x\r\n")
-        // Served, then blocked again on r with 900 bytes waiting: over the new limit.
+        // Served, then blocked again on r with 1.2 MB waiting: over the new limit.
         XCTAssertEqual(try output(waiting), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n")
         XCTAssertFalse(waiting.isActive)
     }
 
     func testAPartialRequestOverTheQueryBufferLimitCloses() throws {
-        try start(["--client-query-buffer-limit", "1024"])
+        try start(["--client-query-buffer-limit", "1mb"])
         let (channel, _) = try connect()
-        try send(channel, "*2\r\n$3\r\nGET\r\n$2000\r\n" + String(repeating: "x", count: 1100))
+        try send(channel, "*2\r\n$3\r\nGET\r\n$2000000\r\n" + String(repeating: "x", count: 1_100_000))
         XCTAssertFalse(channel.isActive)
     }
 
