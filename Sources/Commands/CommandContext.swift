@@ -75,6 +75,8 @@ public struct CommandContext {
     /// published: `publishCounters` adds it to `MemoryLimit.used`, so the memory check sees a
     /// pipeline's writes at once rather than at the gauge's next measurement.
     public var memoryDelta = 0
+    /// Set with `DispatchOutcome.postponed`: when the CLIENT PAUSE holding the command ends.
+    public var postponedUntil: Int64 = 0
     /// False for the AOF loader's replay: INFO commandstats count what clients (and a master)
     /// sent, as in Redis, where loading does not go through `call()`.
     public var recordsStatistics = true

@@ -74,6 +74,14 @@ extension CommandTable {
                         let statistics = ctx.server.statistics
                         ctx.out.verbatim(statistics.latencyMonitor.doctor(enabled: statistics.latencyThreshold.load(ordering: .relaxed) > 0))
                     },
+                    Command("graph", arity: 3, flags: [.noKeyspace, .admin, .loading, .stale], group: "server",
+                            summary: "Returns a latency graph for an event.") { ctx in
+                        let event = ctx.args[2].string
+                        guard let graph = ctx.server.statistics.latencyMonitor.graph(event, now: Int(ctx.now / 1000)) else {
+                            return ctx.out.error("ERR No samples available for event '\(event)'")
+                        }
+                        ctx.out.verbatim(graph)
+                    },
                     Command("histogram", arity: -2, flags: [.noKeyspace, .admin, .loading, .stale], group: "server",
                             summary: "Returns the cumulative distribution of latencies of a subset or all commands.",
                             handler: latencyHistogram),
@@ -81,6 +89,7 @@ extension CommandTable {
                             summary: "Returns helpful text about the different subcommands.") { ctx in
                         ctx.replyHelp(["LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                                        "DOCTOR", "    Return a human readable latency analysis report.",
+                                       "GRAPH <event>", "    Return an ASCII latency graph for the <event> class.",
                                        "HISTORY <event>", "    Return time-latency samples for the <event> class.",
                                        "LATEST", "    Return the latest latency samples for all events.",
                                        "RESET [<event> ...]", "    Reset latency data of one or more <event> classes.",

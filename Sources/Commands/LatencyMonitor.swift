@@ -71,6 +71,68 @@ public final class LatencyMonitor: @unchecked Sendable {
         }
     }
 
+    /// LATENCY GRAPH: Redis's ASCII sparkline of the event's samples (latency.c and
+    /// sparkline.c: 80 columns, 4 rows, filled), each column labelled with how long ago its
+    /// second was (`now`: Unix seconds); nil for an event without samples.
+    public func graph(_ event: String, now: Int) -> String? {
+        guard let s = lock.withLock({ series[event] }) else { return nil }
+        let samples = s.history
+        guard !samples.isEmpty else { return nil }
+        let values = samples.map(\.millis)
+        let labels = samples.map { sample -> String in
+            let elapsed = now - sample.time
+            if elapsed < 60 { return "\(elapsed)s" }
+            if elapsed < 3600 { return "\(elapsed / 60)m" }
+            if elapsed < 86400 { return "\(elapsed / 3600)h" }
+            return "\(elapsed / 86400)d"
+        }
+        var out = "\(event) - high \(values.max()!) ms, low \(values.min()!) ms (all time high \(s.max) ms)\n"
+        out += String(repeating: "-", count: 80) + "\n"
+        var start = 0
+        while start < values.count {
+            if start != 0 { out += "\n" }
+            let end = min(start + 80, values.count)
+            out += Self.sparkline(values, labels, range: start..<end, min: values.min()!, max: values.max()!)
+            start = end
+        }
+        return out
+    }
+
+    /// One band of columns of the sparkline: 4 rows of `_o#` (filled below with `|`), a blank
+    /// row, then the labels written downwards.
+    static func sparkline(_ values: [Int], _ labels: [String], range: Range<Int>, min: Int, max: Int) -> String {
+        let charset: [Character] = ["_", "o", "#"]
+        let rows = 4
+        let steps = charset.count * rows
+        let relmax = max - min == 0 ? 1.0 : Double(max - min)
+        let labelChars = labels.map { Array($0) }
+        var out = ""
+        var row = 0
+        while true {
+            var line = Array(repeating: Character(" "), count: range.count)
+            var more = false
+            for (column, i) in range.enumerated() {
+                if row < rows {
+                    more = true
+                    var step = Int(Double((values[i] - min) * steps) / relmax)
+                    step = Swift.max(0, Swift.min(step, steps - 1))
+                    let index = step - (rows - row - 1) * charset.count
+                    if index >= 0 && index < charset.count { line[column] = charset[index] } else if index >= charset.count { line[column] = "|" }
+                } else if row == rows {
+                    more = true   // the blank row between the graph and its labels
+                    break
+                } else if labelChars[i].count > row - rows - 1 {
+                    more = true
+                    line[column] = labelChars[i][row - rows - 1]
+                }
+            }
+            guard more else { break }
+            out += String(line) + "\n"
+            row += 1
+        }
+        return out
+    }
+
     /// LATENCY DOCTOR (`enabled`: the monitor is on): the summary of Redis's report (per event: spikes, average, mean
     /// deviation, period, worst), with advice for the events Swiftlet records.
     public func doctor(enabled: Bool) -> String {

@@ -86,7 +86,9 @@ extension CommandTable {
         if options.get { reply(oldValue, &ctx) } else { ctx.out.ok() }
     }
 
-    /// SET's events: `set`, and `expire` when it set a time to live.
+    /// SET's events: `set`, and `expire` when it set a time to live. Inlined: with
+    /// notifications off, a call here was 28 instructions per SET for one flag test.
+    @inline(__always)
     private static func notifySet(_ ctx: inout CommandContext, _ key: ByteBuffer, expires: Bool) {
         ctx.notify(.string, "set", key)
         if expires { ctx.notify(.generic, "expire", key) }

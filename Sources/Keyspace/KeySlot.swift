@@ -11,12 +11,16 @@ public enum KeySlot {
     /// because a command's locks are one 64-bit mask. Set once at start-up, before the first
     /// `Keyspace` exists (`configure(shards:)`), and only read afterwards.
     nonisolated(unsafe) public private(set) static var shardCount = 64
-    /// log2(shardCount): a slot's index inside its shard is `slot >> shardShift`.
+    /// shardCount - 1: a slot's shard is `slot & shardMask`.
+    nonisolated(unsafe) public private(set) static var shardMask = 63
+    /// log2(shardCount): a slot's index inside its shard is `slot &>> shardShift` (the masking
+    /// shift: Swift's `>>` by a variable checks for negative and oversized shifts, ~10
+    /// instructions on every key lookup).
     nonisolated(unsafe) public private(set) static var shardShift = 6
     /// Set by the first `Keyspace`: from then on the shard count may not change.
     nonisolated(unsafe) static var inUse = false
     public static let slotCount = 16384
-    public static var slotsPerShard: Int { slotCount >> shardShift }
+    public static var slotsPerShard: Int { slotCount &>> shardShift }
 
     /// Why `shards` cannot be the shard count, or nil when it can.
     public static func problem(shards: Int) -> String? {
@@ -29,6 +33,7 @@ public enum KeySlot {
         guard shards != shardCount else { return }
         precondition(!inUse, "the shard count cannot change once a keyspace exists")
         shardCount = shards
+        shardMask = shards - 1
         shardShift = shards.trailingZeroBitCount
     }
 
@@ -69,8 +74,8 @@ public enum KeySlot {
 
     @inlinable public static func slot(_ key: ByteBuffer) -> Int { Int(truncatingIfNeeded: hash(key)) & (slotCount - 1) }
     @inlinable public static func slot(raw key: UnsafeRawBufferPointer) -> Int { Int(truncatingIfNeeded: hash(raw: key)) & (slotCount - 1) }
-    @inlinable public static func shard(ofSlot slot: Int) -> Int { slot & (shardCount - 1) }
+    @inlinable public static func shard(ofSlot slot: Int) -> Int { slot & shardMask }
     @inlinable public static func shard(_ key: ByteBuffer) -> Int { shard(ofSlot: slot(key)) }
     /// Index of a slot inside its shard's tables.
-    @inlinable public static func localIndex(ofSlot slot: Int) -> Int { slot >> shardShift }
+    @inlinable public static func localIndex(ofSlot slot: Int) -> Int { slot &>> shardShift }
 }

@@ -1,4 +1,5 @@
 import Atomics
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Commands
@@ -54,6 +55,15 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
     private var flushQueued = false
     let state: ClientState
 
+    /// Pub/sub messages and MONITOR lines from other threads, waiting for this loop. A mailbox
+    /// rather than one event-loop task each: the loop takes what is there before it runs the
+    /// requests of a read, so a message published before a client's next request reached the
+    /// server is answered before that request's reply, as in Redis.
+    private enum Delivery { case push(PushMessage), bytes(ByteBuffer) }
+    private let mailbox = NIOLockedValueBox<[Delivery]>([])
+    /// Something is in the mailbox (checked once per read without taking its lock).
+    private let mailboxFull = UnsafeAtomic<Bool>.create(false)
+
     /// Input not run yet: a partial request, or requests waiting while blocked or paused.
     private var pending: ByteBuffer? = nil
     /// The clock reading of the last batch of requests (CLIENT LIST `idle=`).
@@ -100,6 +110,8 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
                              keyspace: runtime.keyspace, client: state, server: runtime,
                              now: currentTimeMillis(), db: 0)
     }
+
+    deinit { mailboxFull.destroy() }
 
     static func describe(_ address: SocketAddress?) -> String {
         guard let address else { return "?" }
@@ -190,6 +202,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         runtime.stats.netInputBytes.wrappingIncrement(by: bytes.readableBytes, ordering: .relaxed)
         lastActivity = .now()
         guard !isClosing else { return }
+        if mailboxFull.load(ordering: .acquiring) { takeMailbox() }
         drain(adding: bytes, context: context)
     }
 
@@ -256,8 +269,8 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
                 break
             case .blocked(let waiter):
                 block(on: waiter)
-            case .postponed(let until):
-                postpone(Arguments(parser.args.owned()), until: until)
+            case .postponed:
+                postpone(Arguments(parser.args.owned()), until: ctx.postponedUntil)
             case .close:
                 flushThenClose(context)
                 return
@@ -527,7 +540,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         switch outcome {
         case .done: break
         case .blocked(let waiter): block(on: waiter)
-        case .postponed(let until): postpone(args, until: until)
+        case .postponed: postpone(args, until: ctx.postponedUntil)
         case .close:
             flushThenClose(context)
             return
@@ -589,19 +602,39 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
         eventLoop.execute { self.resume(with: reply, durability: durability) }
     }
 
-    func deliver(_ message: PushMessage) {
+    func deliver(_ message: PushMessage) { post(.push(message)) }
+
+    func send(_ bytes: ByteBuffer) { post(.bytes(bytes)) }
+
+    /// Puts a delivery in the mailbox; the first one of a batch also queues a task that sends
+    /// them (a read that comes first takes them before its requests).
+    private func post(_ delivery: Delivery) {
+        let first = mailbox.withLockedValue { box -> Bool in
+            box.append(delivery)
+            if box.count == 1 { mailboxFull.store(true, ordering: .releasing) }
+            return box.count == 1
+        }
+        guard first else { return }
         eventLoop.execute {
             guard let context = self.channelContext, !self.isClosing else { return }
-            self.ctx.out.push(message)
+            self.takeMailbox()
             self.flush(context)
         }
     }
 
-    func send(_ bytes: ByteBuffer) {
-        eventLoop.execute {
-            guard let context = self.channelContext, !self.isClosing else { return }
-            self.ctx.out.buffer.writeImmutableBuffer(bytes)
-            self.flush(context)
+    /// Appends what is in the mailbox to the replies (on the loop).
+    private func takeMailbox() {
+        let deliveries = mailbox.withLockedValue { box -> [Delivery] in
+            mailboxFull.store(false, ordering: .relaxed)
+            defer { box.removeAll(keepingCapacity: true) }
+            return box
+        }
+        guard !isClosing else { return }
+        for d in deliveries {
+            switch d {
+            case .push(let message): ctx.out.push(message)
+            case .bytes(let bytes): ctx.out.buffer.writeImmutableBuffer(bytes)
+            }
         }
     }
 

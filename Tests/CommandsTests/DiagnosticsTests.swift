@@ -161,6 +161,21 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(c.call("LATENCY", "HISTOGRAM", "nosuch"), .array([]))
     }
 
+    /// The same four samples redis-server 7.0.15 drew (LATENCY HISTORY then GRAPH within one second).
+    func testLatencyGraphAsRedisDrawsIt() {
+        let monitor = LatencyMonitor()
+        for (time, ms) in [(1796649470, 50), (1796649471, 20), (1796649472, 13), (1796649473, 30)] {
+            monitor.add("command", millis: ms, time: time)
+        }
+        let redis = "command - high 50 ms, low 13 ms (all time high 50 ms)\n"
+            + String(repeating: "-", count: 80) + "\n#   \n|   \n|  #\n|#_|\n    \n4321\nssss\n"
+        XCTAssertEqual(monitor.graph("command", now: 1796649474), redis)
+        XCTAssertNil(monitor.graph("nosuch", now: 0))
+        monitor.add("flat", millis: 7, time: 100)
+        XCTAssertEqual(monitor.graph("flat", now: 100 + 7200), "flat - high 7 ms, low 7 ms (all time high 7 ms)\n"
+                       + String(repeating: "-", count: 80) + "\n \n \n \n_\n \n2\nh\n")
+    }
+
     func testCumulativePointsFollowRedisBounds() {
         var counts = Array(repeating: UInt64(0), count: LatencyBuckets.count)
         for nanos: UInt64 in [500, 900, 1500, 40_000, 40_000] { counts[LatencyBuckets.index(of: nanos)] += 1 }

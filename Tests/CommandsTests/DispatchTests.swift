@@ -60,7 +60,7 @@ final class DispatchTests: XCTestCase {
             ([], ["MEMORY", "MALLOC-STATS"]), ([], ["MEMORY", "PURGE"]), ([], ["MEMORY", "HELP"]),
             ([], ["SLOWLOG", "GET"]), ([], ["SLOWLOG", "LEN"]), ([], ["SLOWLOG", "RESET"]), ([], ["SLOWLOG", "HELP"]),
             ([], ["LATENCY", "LATEST"]), ([], ["LATENCY", "HISTORY", "command"]), ([], ["LATENCY", "RESET"]),
-            ([], ["LATENCY", "DOCTOR"]), ([], ["LATENCY", "HISTOGRAM"]), ([], ["LATENCY", "HELP"]), ([], ["MONITOR"]),
+            ([], ["LATENCY", "DOCTOR"]), ([], ["LATENCY", "GRAPH", "command"]), ([], ["LATENCY", "HISTOGRAM"]), ([], ["LATENCY", "HELP"]), ([], ["MONITOR"]),
             ([], ["LPUSH", "K1", "x"]), ([], ["RPUSH", "K1", "x"]), (lists, ["LPUSHX", "K1", "x"]), (lists, ["RPUSHX", "K1", "x"]),
             (lists, ["LPOP", "K1"]), (lists, ["RPOP", "K1", "2"]), (lists, ["LLEN", "K1"]), (lists, ["LRANGE", "K1", "0", "-1"]),
             (lists, ["LINDEX", "K1", "0"]), (lists, ["LSET", "K1", "0", "z"]), (lists, ["LINSERT", "K1", "BEFORE", "a", "z"]),

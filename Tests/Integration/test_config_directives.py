@@ -30,7 +30,7 @@ DEFAULT_DIFFERENCES = {
 # Per instance, not a default.
 PER_INSTANCE = {"port", "dir"}
 # Directives Swiftlet has and Redis 7.0 has not.
-SWIFTLET_ONLY = {"appendfsync-max-unsynced", "http-port", "http-bind"}
+SWIFTLET_ONLY = {"appendfsync-max-unsynced", "http-port", "http-bind", "keyspace-shards"}
 
 # Directives whose CONFIG SET is not compared, and why.
 NOT_SET = {
