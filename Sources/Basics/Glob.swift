@@ -78,4 +78,8 @@ extension Array where Element == UInt8 {
     public func globMatches(_ string: [UInt8], nocase: Bool = false) -> Bool {
         globMatch(self, string, nocase: nocase)
     }
+
+    public func globMatches(_ string: UnsafeRawBufferPointer, nocase: Bool = false) -> Bool {
+        globMatch(self, string, nocase: nocase)
+    }
 }

@@ -68,6 +68,11 @@ public struct ScanOptions {
         guard let pattern else { return true }
         return pattern.globMatches(element.bytes)
     }
+
+    public func matches(_ element: CompactBytes) -> Bool {
+        guard let pattern else { return true }
+        return element.withUnsafeBytes { pattern.globMatches($0) }
+    }
 }
 
 extension CommandContext {

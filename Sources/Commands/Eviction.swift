@@ -220,9 +220,10 @@ public final class MemoryLimit: @unchecked Sendable {
 
     /// Deletes an evicted key with the shard locked, with a deletion's side effects (WATCH, the
     /// DEL that replays it on the AOF and replicas); returns the bytes its database gave back.
-    private func remove(_ key: ByteBuffer, db: Int, in shard: Shard, _ runtime: ServerRuntime) -> Int? {
+    private func remove(_ stored: CompactBytes, db: Int, in shard: Shard, _ runtime: ServerRuntime) -> Int? {
         let before = shard.dbs[db].memory
-        guard shard.dbs[db].remove(key) != nil else { return nil }
+        guard shard.dbs[db].remove(stored) != nil else { return nil }
+        let key = stored.byteBuffer
         evictedKeys.wrappingIncrement(ordering: .relaxed)
         shard.touchWatched(db: db, key: key)
         runtime.propagateDeletion(db: db, key: key)
@@ -239,7 +240,7 @@ struct EvictionPool {
         var score: UInt64
         var shard: Int
         var db: Int
-        var key: ByteBuffer
+        var key: CompactBytes
     }
 
     static let size = 16
@@ -248,7 +249,7 @@ struct EvictionPool {
 
     /// A key sampled twice may sit in the pool twice (Redis dedupes; comparing keys on every
     /// offer cost more than the rare second lookup): once evicted, the other copy is a ghost.
-    mutating func offer(score: UInt64, shard: Int, db: Int, key: () -> ByteBuffer) {
+    mutating func offer(score: UInt64, shard: Int, db: Int, key: () -> CompactBytes) {
         if candidates.count == EvictionPool.size {
             guard score > candidates[0].score else { return }
         }

@@ -81,16 +81,16 @@ extension CommandTable {
     static func keys(_ ctx: inout CommandContext) {
         let pattern = ctx.args[1].bytes
         let all = pattern == [UInt8(ascii: "*")]
-        var found: [ByteBuffer] = []
+        var found: [CompactBytes] = []
         for shard in ctx.keyspace.shards {
             for table in shard.dbs[ctx.db].tables {
                 for (key, entry) in table where !Database.isExpired(entry, now: ctx.now) {
-                    if all || pattern.globMatches(key.bytes) { found.append(key) }
+                    if all || key.withUnsafeBytes({ pattern.globMatches($0) }) { found.append(key) }
                 }
             }
         }
         ctx.out.array(found.count)
-        for k in found { ctx.out.bulk(k) }
+        for k in found { k.withUnsafeBytes { ctx.out.bulk(raw: $0) } }
     }
 
     /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor is the next slot to
@@ -100,7 +100,7 @@ extension CommandTable {
         guard let cursor = ctx.cursorArgument(1) else { return }
         guard let options = ScanOptions.parse(&ctx, from: 2, allowType: true) else { return }
         var slot = Int(min(cursor, UInt64(KeySlot.slotCount)))
-        var found: [ByteBuffer] = []
+        var found: [CompactBytes] = []
         var visited = 0
         // Like Redis, COUNT is an amount of work: stop once about COUNT keys were looked at. Empty
         // slots cost next to nothing, so a small database is finished in one call, as in Redis.
@@ -118,7 +118,7 @@ extension CommandTable {
         ctx.out.array(2)
         ctx.out.bulk(slot >= KeySlot.slotCount ? "0" : String(slot))
         ctx.out.array(found.count)
-        for k in found { ctx.out.bulk(k) }
+        for k in found { k.withUnsafeBytes { ctx.out.bulk(raw: $0) } }
     }
 
     static func randomkey(_ ctx: inout CommandContext) {
@@ -129,7 +129,8 @@ extension CommandTable {
             let nonEmpty = shards.filter { $0.dbs[ctx.db].count > 0 }
             guard let shard = nonEmpty.randomElement(using: &generator),
                   let key = shard.dbs[ctx.db].randomKey(using: &generator) else { return ctx.out.null() }
-            if ctx.entry(key) != nil { return ctx.out.bulk(key) }
+            let buffer = key.byteBuffer
+            if ctx.entry(buffer) != nil { return ctx.out.bulk(buffer) }
         }
         ctx.out.null()
     }

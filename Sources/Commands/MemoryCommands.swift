@@ -43,9 +43,9 @@ extension CommandTable {
             }
             let key = ctx.args[2]
             guard let entry = ctx.entry(key) else { return ctx.out.null() }
-            // The key, the value, and the key's share of its table (buckets are at most 3/4 full).
+            // The key, the value, and the key's share of its table.
             let usage = Footprint.key(length: key.readableBytes) + Footprint.value(entry.value, samples: samples)
-                + Footprint.tableBucket * 4 / 3
+                + Footprint.tableShare
             ctx.out.integer(usage)
         },
         Command("stats", arity: 2, flags: [.noKeyspace], group: "server", summary: "Returns details about memory usage.") { ctx in

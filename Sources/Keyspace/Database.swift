@@ -1,52 +1,34 @@
 import NIOCore
 
 /// One numbered database's share of one shard: the keys whose slot belongs to that shard, one
-/// dictionary per slot.
+/// table (`KeyTable`) per slot.
 ///
 /// A plain value type with no locking and no side effects; `Shard` wraps it with the lock, WATCH
 /// invalidation and statistics. Expiry is lazy here: `isExpired` says whether an entry is past its
 /// time and the shard decides to delete it.
+///
+/// Keys come in as request arguments (`ByteBuffer`) or as stored keys (`CompactBytes`); either is
+/// looked up by its bytes, so a lookup never copies the key.
 public struct Database: Sendable {
-    public private(set) var tables: [[ByteBuffer: Entry]]
+    public typealias Table = KeyTable<Entry>
+
+    public private(set) var tables: [Table]
     public private(set) var volatile = VolatileKeys()
     public private(set) var count = 0
-    /// Memory of the keys and values (`Footprint`): keys by length, values by `Entry.footprint`.
+    /// Memory of the keys and values (`Footprint`): keys' heap bytes, values by `Entry.footprint`.
     public private(set) var entryBytes = 0
     /// Memory of the slot tables' storage and of the volatile-key index.
     public private(set) var tableBytes = 0
     public private(set) var volatileBytes = 0
 
     public init() {
-        tables = Array(repeating: [:], count: KeySlot.slotsPerShard)
+        tables = Array(repeating: Table(), count: KeySlot.slotsPerShard)
     }
 
     /// What this database holds, in bytes as the allocator sees them (estimated, see `Footprint`).
     public var memory: Int { entryBytes + tableBytes + volatileBytes }
 
-    /// Accounts a key added to table `t`, whose capacity was `capacityBefore`.
-    mutating func accountInsert(keyLength: Int, footprint: UInt32, table t: Int, capacityBefore: Int) {
-        entryBytes += Footprint.key(length: keyLength) + Int(footprint)
-        let capacity = tables[t].capacity
-        if capacity != capacityBefore {
-            tableBytes += Footprint.hashTable(capacity: capacity, bytesPerBucket: Footprint.tableBucket)
-                - Footprint.hashTable(capacity: capacityBefore, bytesPerBucket: Footprint.tableBucket)
-        }
-    }
-
-    mutating func accountRemove(keyLength: Int, footprint: UInt32) {
-        entryBytes -= Footprint.key(length: keyLength) + Int(footprint)
-    }
-
-    /// A table left empty gives its storage back (Redis shrinks its dicts in the cron): without
-    /// this, a keyspace emptied by deletions or eviction kept every table's buckets counted in
-    /// used_memory, and a server evicted down to no keys could still be over maxmemory.
-    mutating func releaseIfEmpty(table t: Int) {
-        guard tables[t].isEmpty, tables[t].capacity > 0 else { return }
-        tableBytes -= Footprint.hashTable(capacity: tables[t].capacity, bytesPerBucket: Footprint.tableBucket)
-        tables[t] = [:]
-    }
-
-    /// The volatile index changed size: its two structures' storage, recomputed (O(1)).
+    /// The volatile index changed size: its storage, recomputed (O(1)).
     mutating func accountVolatile() {
         volatileBytes = volatile.footprint
     }
@@ -61,13 +43,40 @@ public struct Database: Sendable {
     @inlinable
     static func table(_ key: ByteBuffer) -> Int { KeySlot.localIndex(ofSlot: KeySlot.slot(key)) }
 
-    public func entry(_ key: ByteBuffer) -> Entry? { tables[Database.table(key)][key] }
+    @inlinable
+    static func table(raw key: UnsafeRawBufferPointer) -> Int { KeySlot.localIndex(ofSlot: KeySlot.slot(raw: key)) }
+
+    /// Runs `body` on table `t` (nil: the key's own), keeping `tableBytes` true when its storage
+    /// grows or shrinks.
+    mutating func withTable<R>(_ t: Int, _ body: (inout Table) -> R) -> R {
+        let before = tables[t].memory
+        let result = body(&tables[t])
+        let after = tables[t].memory
+        if after != before { tableBytes += after - before }
+        return result
+    }
+
+    public func entry(_ key: ByteBuffer) -> Entry? {
+        key.withUnsafeReadableBytes { entry(raw: $0, table: Database.table(raw: $0)) }
+    }
+
+    public func entry(_ key: CompactBytes) -> Entry? {
+        key.withUnsafeBytes { entry(raw: $0, table: Database.table(raw: $0)) }
+    }
 
     // The variants below take the key's table index (`KeySlot.localIndex(ofSlot:)`) from a
-    // caller that already hashed the key, so one command hashes each key once.
+    // caller that already hashed the key, so one command hashes each key for its slot once.
 
     @inlinable
-    public func entry(_ key: ByteBuffer, table t: Int) -> Entry? { tables[t][key] }
+    public func entry(_ key: ByteBuffer, table t: Int) -> Entry? {
+        key.withUnsafeReadableBytes { entry(raw: $0, table: t) }
+    }
+
+    @usableFromInline
+    func entry(raw: UnsafeRawBufferPointer, table t: Int) -> Entry? {
+        guard let p = tables[t].find(raw) else { return nil }
+        return tables[t].storage[p].payload
+    }
 
     /// Stores `value`, replacing any old value. The expiry becomes `expireAt` unless `keepTTL`.
     /// Returns true when the key did not exist.
@@ -78,11 +87,10 @@ public struct Database: Sendable {
     }
 
     /// `set` for a string value given as bytes to copy (a request argument). When the key already
-    /// holds a string whose buffer only this entry references and that is not much larger, the
-    /// bytes are written into that buffer: overwriting a key (SET, MSET of an existing key)
-    /// then allocates and frees nothing, where a fresh copy costs two allocations (a `ByteBuffer`'s
-    /// storage object and its bytes) and freeing the old value two more. A buffer shared with a
-    /// snapshot is copied on write by `ByteBuffer` itself, so the snapshot keeps the old bytes.
+    /// holds a string whose storage only this entry references and that is not much larger, the
+    /// bytes are written into it: overwriting a key (SET, MSET of an existing key) then allocates
+    /// and frees nothing. Storage shared with a snapshot is copied on write, so the snapshot
+    /// keeps the old bytes.
     @discardableResult
     public mutating func setString(_ key: ByteBuffer, copying bytes: ByteBuffer, expireAt: Int64 = 0, keepTTL: Bool = false,
                                    access: AccessClock = AccessClock(seconds: 0), table: Int? = nil) -> Bool {
@@ -101,45 +109,20 @@ public struct Database: Sendable {
     @discardableResult
     public mutating func store(_ key: ByteBuffer, _ value: consuming NewValue, expireAt: Int64 = 0, keepTTL: Bool = false,
                                access: AccessClock = AccessClock(seconds: 0), table: Int? = nil) -> Bool {
-        let t = table ?? Database.table(key)
-        let capacityBefore = tables[t].capacity
-        // One access to the slot's dictionary for the lookup and the write (reading
-        // `tables[t]` first and writing it after cost a reference count on its storage each time).
-        let outcome = Database.store(in: &tables[t], key, value, expireAt: expireAt, keepTTL: keepTTL, access: access)
-        switch outcome {
-        case let .replaced(oldExpire, newExpire, storedKey, bytesDelta):
-            entryBytes += bytesDelta
-            if oldExpire != 0 && newExpire == 0 { volatile.remove(key); accountVolatile() }
-            if let storedKey { volatile.insert(storedKey); accountVolatile() }
+        // The bytes stay valid while `key` lives, which the caller's reference guarantees (a
+        // closure over them could not consume `value`).
+        let raw = key.withUnsafeReadableBytes { $0 }
+        defer { withExtendedLifetime(key) {} }
+        let t = table ?? Database.table(raw: raw)
+        let h = Table.hash(raw)
+        if let p = tables[t].find(raw, hash: h) {
+            let (oldExpire, newExpire, delta) = Database.replace(&tables[t].storage[p].payload, with: value, expireAt: expireAt,
+                                                                 keepTTL: keepTTL, access: access)
+            entryBytes += delta
+            if oldExpire != 0 && newExpire == 0 { volatile.remove(raw); accountVolatile() }
+            if oldExpire == 0 && newExpire != 0 { volatile.insert(tables[t].storage[p].key); accountVolatile() }
             return false
-        case let .inserted(storedKey, footprint):
-            count += 1
-            accountInsert(keyLength: key.readableBytes, footprint: footprint, table: t, capacityBefore: capacityBefore)
-            if let storedKey { volatile.insert(storedKey); accountVolatile() }
-            return true
         }
-    }
-
-    @usableFromInline
-    enum SetOutcome {
-        /// `storedKey` is the dictionary's own key when the entry just gained an expiry (only
-        /// then is it needed, for the volatile-key index; copying it costs a reference count).
-        /// `bytesDelta`: the value's new footprint less its old one.
-        case replaced(oldExpire: Int64, newExpire: Int64, storedKey: ByteBuffer?, bytesDelta: Int)
-        case inserted(storedKey: ByteBuffer?, footprint: UInt32)
-    }
-
-    @inlinable
-    static func store(in table: inout [ByteBuffer: Entry], _ key: ByteBuffer, _ value: consuming NewValue, expireAt: Int64,
-                      keepTTL: Bool, access: AccessClock) -> SetOutcome {
-        if let index = table.index(forKey: key) {
-            let (oldExpire, newExpire, delta) = replace(&table.values[index], with: value, expireAt: expireAt,
-                                                        keepTTL: keepTTL, access: access)
-            let gainedExpiry = oldExpire == 0 && newExpire != 0
-            return .replaced(oldExpire: oldExpire, newExpire: newExpire, storedKey: gainedExpiry ? table.keys[index] : nil,
-                             bytesDelta: delta)
-        }
-        let stored = key.owned()
         let fresh: Value
         switch consume value {
         case .value(let v): fresh = v
@@ -147,13 +130,32 @@ public struct Database: Sendable {
         }
         var entry = Entry(value: fresh, expireAt: expireAt, lastAccess: access.initial)
         entry.footprint = Footprint.stored(entry.value)
-        let footprint = entry.footprint
-        table[stored] = entry
-        return .inserted(storedKey: expireAt != 0 ? stored : nil, footprint: footprint)
+        insert(CompactBytes(raw), entry, hash: h, table: t)
+        return true
+    }
+
+    /// Adds a key known to be missing from table `t`, with its accounting.
+    mutating func insert(_ key: CompactBytes, _ entry: Entry, hash: UInt32, table t: Int) {
+        count += 1
+        entryBytes += key.heapBytes + Int(entry.footprint)
+        if entry.expireAt != 0 { volatile.insert(key); accountVolatile() }
+        withTable(t) { $0.append(key, entry, hash: hash) }
+    }
+
+    /// Removes the slot at `p` of table `t`, with its accounting.
+    mutating func removeSlot(at p: Int, hash: UInt32, table t: Int) -> Entry {
+        let removed = withTable(t) { $0.remove(at: p, hash: hash) }
+        count -= 1
+        entryBytes -= removed.key.heapBytes + Int(removed.payload.footprint)
+        if removed.payload.expireAt != 0 {
+            removed.key.withUnsafeBytes { volatile.remove($0) }
+            accountVolatile()
+        }
+        return removed.payload
     }
 
     /// Replaces the value in place, reading the old expiry in the same access (reading it through
-    /// the dictionary's `values` getter first copied the whole entry: a retain and a release).
+    /// a getter first would copy the whole entry: a retain and a release).
     @inlinable
     static func replace(_ entry: inout Entry, with value: consuming NewValue, expireAt: Int64, keepTTL: Bool,
                         access: AccessClock) -> (old: Int64, new: Int64, bytesDelta: Int) {
@@ -198,105 +200,116 @@ public struct Database: Sendable {
     /// The entry left behind gets a fresh footprint, and counts as accessed now (`access`).
     public mutating func modify<R>(_ key: ByteBuffer, table: Int? = nil, access: AccessClock = AccessClock(seconds: 0),
                                    _ body: (inout Entry?) -> R) -> R {
-        let t = table ?? Database.table(key)
-        if let index = tables[t].index(forKey: key) {
-            // Swap the entry out for a placeholder, so `entry` holds the only reference to the
-            // collection (mutated in place, not copied) and no reference count changes hands.
-            let taken = Database.takeEntry(&tables[t].values[index])
-            let oldExpire = taken.expireAt
-            let oldFootprint = taken.footprint
-            // `consume`: a plain copy would keep `taken` (and a second reference to the
-            // collection) alive until the end of the scope, so `body` would copy the collection.
-            var entry: Entry? = consume taken
+        key.withUnsafeReadableBytes { raw in
+            let t = table ?? Database.table(raw: raw)
+            let h = Table.hash(raw)
+            if let p = tables[t].find(raw, hash: h) {
+                // Swap the entry out for a placeholder, so `entry` holds the only reference to the
+                // collection (mutated in place, not copied) and no reference count changes hands.
+                let taken = Database.takeEntry(&tables[t].storage[p].payload)
+                let oldExpire = taken.expireAt
+                let oldFootprint = taken.footprint
+                // `consume`: a plain copy would keep `taken` (and a second reference to the
+                // collection) alive until the end of the scope, so `body` would copy the collection.
+                var entry: Entry? = consume taken
+                let result = body(&entry)
+                if var updated = entry.take() {
+                    let newExpire = updated.expireAt
+                    updated.footprint = Footprint.stored(updated.value)
+                    updated.lastAccess = access.touched(updated.lastAccess)
+                    entryBytes += Int(updated.footprint) - Int(oldFootprint)
+                    tables[t].storage[p].payload = consume updated
+                    if oldExpire != 0 && newExpire == 0 { volatile.remove(raw); accountVolatile() }
+                    if oldExpire == 0 && newExpire != 0 { volatile.insert(tables[t].storage[p].key); accountVolatile() }
+                } else {
+                    // The placeholder's footprint is 0; the old value's comes off here.
+                    tables[t].storage[p].payload.expireAt = oldExpire
+                    tables[t].storage[p].payload.footprint = oldFootprint
+                    _ = removeSlot(at: p, hash: h, table: t)
+                }
+                return result
+            }
+            var entry: Entry? = nil
             let result = body(&entry)
-            if var updated = entry.take() {
-                let newExpire = updated.expireAt
-                updated.footprint = Footprint.stored(updated.value)
-                updated.lastAccess = access.touched(updated.lastAccess)
-                entryBytes += Int(updated.footprint) - Int(oldFootprint)
-                tables[t].values[index] = consume updated
-                if oldExpire != 0 && newExpire == 0 { volatile.remove(key); accountVolatile() }
-                if oldExpire == 0 && newExpire != 0 { volatile.insert(tables[t].keys[index]); accountVolatile() }
-            } else {
-                tables[t].remove(at: index)
-                count -= 1
-                accountRemove(keyLength: key.readableBytes, footprint: oldFootprint)
-                if oldExpire != 0 { volatile.remove(key); accountVolatile() }
-                releaseIfEmpty(table: t)
+            if var entry {
+                entry.footprint = Footprint.stored(entry.value)
+                entry.lastAccess = access.initial
+                insert(CompactBytes(raw), entry, hash: h, table: t)
             }
             return result
         }
-        var entry: Entry? = nil
-        let result = body(&entry)
-        if var entry {
-            let stored = key.owned()
-            entry.footprint = Footprint.stored(entry.value)
-            entry.lastAccess = access.initial
-            let capacityBefore = tables[t].capacity
-            tables[t][stored] = entry
-            count += 1
-            accountInsert(keyLength: key.readableBytes, footprint: entry.footprint, table: t, capacityBefore: capacityBefore)
-            if entry.expireAt != 0 { volatile.insert(stored); accountVolatile() }
-        }
-        return result
     }
 
-    /// Adds a key that must not exist yet, storing `key` itself (the RDB loader hands over
-    /// buffers it allocated for exactly this key). Returns false, changing nothing, on a duplicate.
+    /// Adds a key that must not exist yet (the RDB loader's). Returns false, changing nothing,
+    /// on a duplicate.
     public mutating func insertNew(_ key: ByteBuffer, _ entry: Entry) -> Bool {
-        let t = Database.table(key)
-        var entry = entry
-        entry.footprint = Footprint.stored(entry.value)
-        let capacityBefore = tables[t].capacity
-        guard tables[t].updateValue(entry, forKey: key) == nil else { return false }
-        count += 1
-        accountInsert(keyLength: key.readableBytes, footprint: entry.footprint, table: t, capacityBefore: capacityBefore)
-        if entry.expireAt != 0 { volatile.insert(key); accountVolatile() }
-        return true
+        key.withUnsafeReadableBytes { insertNew(CompactBytes($0), entry) }
+    }
+
+    public mutating func insertNew(_ key: CompactBytes, _ entry: Entry) -> Bool {
+        key.withUnsafeBytes { raw in
+            let t = Database.table(raw: raw)
+            let h = Table.hash(raw)
+            guard tables[t].find(raw, hash: h) == nil else { return false }
+            var entry = entry
+            entry.footprint = Footprint.stored(entry.value)
+            insert(key, entry, hash: h, table: t)
+            return true
+        }
     }
 
     @discardableResult
     public mutating func remove(_ key: ByteBuffer, table: Int? = nil) -> Entry? {
-        let t = table ?? Database.table(key)
-        guard let removed = tables[t].removeValue(forKey: key) else { return nil }
-        count -= 1
-        accountRemove(keyLength: key.readableBytes, footprint: removed.footprint)
-        if removed.expireAt != 0 { volatile.remove(key); accountVolatile() }
-        releaseIfEmpty(table: t)
-        return removed
+        key.withUnsafeReadableBytes { remove(raw: $0, table: table) }
+    }
+
+    @discardableResult
+    public mutating func remove(_ key: CompactBytes) -> Entry? {
+        key.withUnsafeBytes { remove(raw: $0, table: nil) }
+    }
+
+    mutating func remove(raw: UnsafeRawBufferPointer, table: Int?) -> Entry? {
+        let t = table ?? Database.table(raw: raw)
+        let h = Table.hash(raw)
+        guard let p = tables[t].find(raw, hash: h) else { return nil }
+        return removeSlot(at: p, hash: h, table: t)
     }
 
     /// Sets or clears (0) the expiry of an existing key. Returns false when the key is missing.
     @discardableResult
     public mutating func setExpire(_ key: ByteBuffer, _ expireAt: Int64, table: Int? = nil) -> Bool {
-        let t = table ?? Database.table(key)
-        guard let index = tables[t].index(forKey: key) else { return false }
-        let old = tables[t].values[index].expireAt
-        tables[t].values[index].expireAt = expireAt
-        if old == 0 && expireAt != 0 { volatile.insert(tables[t].keys[index]); accountVolatile() }
-        if old != 0 && expireAt == 0 { volatile.remove(key); accountVolatile() }
-        return true
+        key.withUnsafeReadableBytes { raw in
+            let t = table ?? Database.table(raw: raw)
+            guard let p = tables[t].find(raw) else { return false }
+            let old = tables[t].storage[p].payload.expireAt
+            tables[t].storage[p].payload.expireAt = expireAt
+            if old == 0 && expireAt != 0 { volatile.insert(tables[t].storage[p].key); accountVolatile() }
+            if old != 0 && expireAt == 0 { volatile.remove(raw); accountVolatile() }
+            return true
+        }
     }
 
     /// Finds the entry and records the access (OBJECT IDLETIME, OBJECT FREQ) with a single hash
     /// lookup. The LRU clock has seconds resolution, so most reads find it unchanged and write
     /// nothing (which also spares a snapshot-shared table from being copied by a read).
     public mutating func accessEntry(_ key: ByteBuffer, access: AccessClock, table: Int? = nil) -> Entry? {
-        let t = table ?? Database.table(key)
-        guard let index = tables[t].index(forKey: key) else { return nil }
-        let old = tables[t].values[index].lastAccess
-        let new = access.touched(old)
-        if old != new {
-            tables[t].values[index].lastAccess = new
+        key.withUnsafeReadableBytes { raw in
+            let t = table ?? Database.table(raw: raw)
+            guard let p = tables[t].find(raw) else { return nil }
+            let old = tables[t].storage[p].payload.lastAccess
+            let new = access.touched(old)
+            if old != new {
+                tables[t].storage[p].payload.lastAccess = new
+            }
+            return tables[t].storage[p].payload
         }
-        return tables[t].values[index]
     }
 
     public mutating func removeAll() {
         self = Database()
     }
 
-    public func randomVolatileKey<G: RandomNumberGenerator>(using generator: inout G) -> ByteBuffer? {
+    public func randomVolatileKey<G: RandomNumberGenerator>(using generator: inout G) -> CompactBytes? {
         volatile.randomKey(using: &generator)
     }
 
@@ -307,14 +320,11 @@ public struct Database: Sendable {
     /// `dictGetSomeKeys` takes a run from a random bucket the same way: one random walk, then
     /// cheap steps). Keys with an expiry: random picks from the volatile index.
     public func sampleKeys<G: RandomNumberGenerator>(_ n: Int, volatileOnly: Bool, using generator: inout G,
-                                                     _ body: (_ key: () -> ByteBuffer, _ lastAccess: UInt32, _ expireAt: Int64) -> Void) {
+                                                     _ body: (_ key: () -> CompactBytes, _ lastAccess: UInt32, _ expireAt: Int64) -> Void) {
         if volatileOnly {
             for _ in 0..<min(n, volatile.count) {
-                guard let key = volatile.randomKey(using: &generator) else { return }
-                let t = Database.table(key)
-                if let index = tables[t].index(forKey: key) {
-                    body({ key }, tables[t].values[index].lastAccess, tables[t].values[index].expireAt)
-                }
+                guard let key = volatile.randomKey(using: &generator), let entry = entry(key) else { return }
+                body({ key }, entry.lastAccess, entry.expireAt)
             }
             return
         }
@@ -327,29 +337,27 @@ public struct Database: Sendable {
         for _ in 0..<tables.count {
             if taken >= n { break }
             defer { t = (t + 1) % tables.count }
-            let table = tables[t]
-            guard !table.isEmpty else { continue }
-            var index = table.startIndex
+            let slots = tables[t].slots
+            guard !slots.isEmpty else { continue }
+            var index = 0
             if first {
-                // The walk to a random offset is the one linear step.
-                table.formIndex(&index, offsetBy: Int.random(in: 0..<table.count, using: &generator))
+                index = Int.random(in: 0..<slots.count, using: &generator)
                 first = false
             }
-            while index != table.endIndex && taken < n {
-                body({ table.keys[index] }, table.values[index].lastAccess, table.values[index].expireAt)
+            while index < slots.count && taken < n {
+                body({ slots[index].key }, slots[index].payload.lastAccess, slots[index].payload.expireAt)
                 taken += 1
-                table.formIndex(after: &index)
+                index += 1
             }
         }
     }
 
     /// A uniformly chosen slot table, then a key in it (close enough to uniform for RANDOMKEY, as
     /// Redis's own bucket sampling is).
-    public func randomKey<G: RandomNumberGenerator>(using generator: inout G) -> ByteBuffer? {
+    public func randomKey<G: RandomNumberGenerator>(using generator: inout G) -> CompactBytes? {
         guard count > 0 else { return nil }
         var t = Int.random(in: 0..<tables.count, using: &generator)
         while tables[t].isEmpty { t = (t + 1) % tables.count }
-        let offset = Int.random(in: 0..<tables[t].count, using: &generator)
-        return tables[t].keys[tables[t].keys.index(tables[t].keys.startIndex, offsetBy: offset)]
+        return tables[t].slots[Int.random(in: 0..<tables[t].count, using: &generator)].key
     }
 }

@@ -32,11 +32,12 @@ public enum Footprint {
     @inlinable
     public static func buffer(_ b: ByteBuffer) -> Int { bufferObject + chunk(b.capacity) }
 
-    /// A key of `length` bytes, as `owned()` stores it (capacity the next power of two). Only the
-    /// length matters, so a key can be costed from any copy of it.
+    /// A stored key of `length` bytes beyond its table slot: nothing when it fits inline
+    /// (`CompactBytes`), else its heap array. Only the length matters, so a key can be costed
+    /// from any copy of it.
     @inlinable
     public static func key(length: Int) -> Int {
-        bufferObject + chunk(length <= 1 ? length : 1 << (Int.bitWidth - (length - 1).leadingZeroBitCount))
+        length <= CompactBytes.inlineCapacity ? 0 : chunk(32 + length)
     }
 
     /// Swift's native hash storage (Dictionary, Set): an object header with the counts, seed and
@@ -56,8 +57,9 @@ public enum Footprint {
         capacity > 0 ? chunk(32 + capacity * stride) : 0
     }
 
-    /// One slot of a database's table: the key's `ByteBuffer` and the `Entry`.
-    public static let tableBucket = MemoryLayout<ByteBuffer>.stride + MemoryLayout<Entry>.stride
+    /// One key's share of its table (`KeyTable`): its slot, at the ~80 % a dense array that
+    /// grows by half is full on average, and its index bucket, at ~9/16 full.
+    public static let tableShare = MemoryLayout<KeyTable<Entry>.Slot>.stride * 5 / 4 + 8 * 16 / 9
 
     /// A value's memory beyond its entry in the table, from `samples` of a collection's
     /// elements (0: all of them, as MEMORY USAGE ... SAMPLES 0).

@@ -48,9 +48,13 @@ public enum KeySlot {
     }
 
     @inlinable
-    public static func hash(raw: UnsafeRawBufferPointer) -> UInt64 {
+    public static func hash(raw: UnsafeRawBufferPointer) -> UInt64 { hash(raw: raw, seed: 0x9E37_79B9_7F4A_7C15) }
+
+    /// The same hash from another starting state (`KeyTable` uses a per-process random one).
+    @inlinable
+    public static func hash(raw: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         let n = raw.count
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+        var h: UInt64 = seed ^ UInt64(truncatingIfNeeded: n)
         var i = 0
         while i + 8 <= n {
             h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9

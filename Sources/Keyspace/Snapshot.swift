@@ -3,9 +3,9 @@ import NIOCore
 /// A point-in-time view of every database, taken without fork and without stopping writers for
 /// longer than it takes to copy a few array references.
 ///
-/// Taking one copies, per shard and database, the array of slot dictionaries: O(1) each, because
+/// Taking one copies, per shard and database, the array of slot tables: O(1) each, because
 /// Swift's collections are copy-on-write. From then on the snapshot and the live keyspace share
-/// storage until a writer touches a slot: its first write copies that slot's dictionary (tens of
+/// storage until a writer touches a slot: its first write copies that slot's table (tens of
 /// keys), and a write to a collection value copies that value. The snapshot keeps the old
 /// versions alive until it is released, which is the whole memory cost (see
 /// Docs/persistence.md). No storage is ever mutated while shared, so a saving thread can read
@@ -14,7 +14,7 @@ public struct KeyspaceSnapshot: Sendable {
     public struct Database: Sendable {
         public let index: Int
         /// The slot tables of each shard, in shard order.
-        public let shards: [[[ByteBuffer: Entry]]]
+        public let shards: [[KeyTable<Entry>]]
         public let keyCount: Int
         public let expiresCount: Int
     }
@@ -28,7 +28,7 @@ public struct KeyspaceSnapshot: Sendable {
 
     /// Every key of a database with its entry, skipping keys expired at `takenAt`. Order: by
     /// shard, then slot, then the dictionary's order.
-    public func forEachEntry(in db: Database, _ body: (ByteBuffer, Entry) throws -> Void) rethrows {
+    public func forEachEntry(in db: Database, _ body: (CompactBytes, Entry) throws -> Void) rethrows {
         for tables in db.shards {
             for table in tables where !table.isEmpty {
                 for (key, entry) in table where entry.expireAt == 0 || entry.expireAt > takenAt {

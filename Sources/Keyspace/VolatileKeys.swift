@@ -1,43 +1,36 @@
-import NIOCore
-
-/// The keys of one database that carry an expiry, kept so the active expiry cycle can sample them
-/// at random in O(1) (Redis samples its `expires` dict the same way). A dense array plus an index
-/// map; removal swaps the last key into the hole.
+/// The keys of one database that carry an expiry, kept so the active expiry cycle and the
+/// volatile eviction policies can sample them at random in O(1) (Redis samples its `expires`
+/// dict the same way). A `KeyTable` with no payload: its dense slot array is what a random pick
+/// indexes, its index what a removal finds the key by.
 public struct VolatileKeys: Sendable {
-    public private(set) var keys: [ByteBuffer] = []
-    private var positions: [ByteBuffer: Int] = [:]
+    @usableFromInline var table = KeyTable<Void>()
 
     public init() {}
 
-    public var count: Int { keys.count }
+    @inlinable public var count: Int { table.count }
 
-    /// Memory of the index (`Footprint`): the key array and the position table.
-    public var footprint: Int {
-        Footprint.array(capacity: keys.capacity, stride: MemoryLayout<ByteBuffer>.stride)
-            + Footprint.hashTable(capacity: positions.capacity, bytesPerBucket: MemoryLayout<ByteBuffer>.stride + 8)
-    }
+    /// Memory of the index (`Footprint`). A key's heap bytes, when it has any, are shared with
+    /// the database's own copy of the key.
+    @inlinable public var footprint: Int { table.memory }
 
-    public mutating func insert(_ key: ByteBuffer) {
-        guard positions[key] == nil else { return }
-        positions[key] = keys.count
-        keys.append(key)
-    }
-
-    public mutating func remove(_ key: ByteBuffer) {
-        guard let index = positions.removeValue(forKey: key) else { return }
-        let last = keys.removeLast()
-        if index < keys.count {
-            keys[index] = last
-            positions[last] = index
+    @inlinable
+    public mutating func insert(_ key: CompactBytes) {
+        key.withUnsafeBytes { raw in
+            let h = KeyTable<Void>.hash(raw)
+            if table.find(raw, hash: h) == nil { table.append(key, (), hash: h) }
         }
     }
 
-    public mutating func removeAll() {
-        keys.removeAll()
-        positions.removeAll()
+    @inlinable
+    public mutating func remove(_ raw: UnsafeRawBufferPointer) {
+        table.remove(raw)
     }
 
-    public func randomKey<G: RandomNumberGenerator>(using generator: inout G) -> ByteBuffer? {
-        keys.isEmpty ? nil : keys[Int.random(in: 0..<keys.count, using: &generator)]
+    public mutating func removeAll() {
+        table = KeyTable()
+    }
+
+    public func randomKey<G: RandomNumberGenerator>(using generator: inout G) -> CompactBytes? {
+        table.isEmpty ? nil : table.slots[Int.random(in: 0..<table.count, using: &generator)].key
     }
 }

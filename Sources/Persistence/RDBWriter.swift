@@ -77,7 +77,7 @@ public final class RDBWriter {
         try flushStaging()
     }
 
-    func writeEntry(_ key: ByteBuffer, _ entry: Entry) throws {
+    func writeEntry(_ key: CompactBytes, _ entry: Entry) throws {
         if entry.expireAt != 0 {
             try writeByte(RDB.Opcode.expireTimeMillis)
             try withUnsafeBytes(of: UInt64(bitPattern: entry.expireAt).littleEndian) { try writeRaw($0) }
@@ -85,21 +85,21 @@ public final class RDBWriter {
         switch entry.value {
         case .string(let s):
             try writeByte(RDB.ValueType.string.rawValue)
-            try writeString(key)
+            try key.withUnsafeBytes { try writeString($0) }
             try writeString(s)
         case .list(let list):
             try writeByte(RDB.ValueType.list.rawValue)
-            try writeString(key)
+            try key.withUnsafeBytes { try writeString($0) }
             try writeLength(UInt64(list.count))
             for element in list { try element.withUnsafeBytes { try writeString($0) } }
         case .set(let set):
             try writeByte(RDB.ValueType.set.rawValue)
-            try writeString(key)
+            try key.withUnsafeBytes { try writeString($0) }
             try writeLength(UInt64(set.count))
             for member in set { try writeString(member) }
         case .hash(let hash):
             try writeByte(RDB.ValueType.hash.rawValue)
-            try writeString(key)
+            try key.withUnsafeBytes { try writeString($0) }
             try writeLength(UInt64(hash.count))
             for (field, value) in hash {
                 try writeString(field)
@@ -107,7 +107,7 @@ public final class RDBWriter {
             }
         case .zset(let zset):
             try writeByte(RDB.ValueType.zset2.rawValue)
-            try writeString(key)
+            try key.withUnsafeBytes { try writeString($0) }
             try writeLength(UInt64(zset.count))
             // Redis writes from the tail so that loading appends at the head; either order loads.
             for (member, score) in zset {

@@ -52,6 +52,7 @@ final class ActiveExpiry: Sendable {
                                   let entry = shard.dbs[db].entry(key) else { break }
                             if Database.isExpired(entry, now: now) {
                                 shard.dbs[db].remove(key)
+                                let key = key.byteBuffer
                                 shard.stats.expiredKeys += 1
                                 shard.touchWatched(db: db, key: key)
                                 runtime.propagateDeletion(db: db, key: key)

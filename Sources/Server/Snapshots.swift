@@ -237,7 +237,8 @@ final class Snapshots: @unchecked Sendable {
         for (live, loaded) in zip(keyspace.shards, scratch.shards) {
             for db in 0..<keyspace.databaseCount {
                 for table in loaded.dbs[db].tables {
-                    for (key, entry) in table {
+                    for (stored, entry) in table {
+                        let key = stored.byteBuffer
                         live.touchWatched(db: db, key: key)
                         if merge { live.dbs[db].remove(key) }
                         if !live.dbs[db].insertNew(key, entry) {

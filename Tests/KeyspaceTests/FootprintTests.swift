@@ -9,9 +9,9 @@ final class FootprintTests: XCTestCase {
     private func recomputed(_ db: Database) -> Int {
         var total = db.volatile.footprint
         for table in db.tables {
-            total += Footprint.hashTable(capacity: table.capacity, bytesPerBucket: Footprint.tableBucket)
+            total += table.memory
             for (key, entry) in table {
-                total += Footprint.key(length: key.readableBytes) + Int(Footprint.stored(entry.value))
+                total += Footprint.key(length: key.count) + Int(Footprint.stored(entry.value))
                 XCTAssertEqual(entry.footprint, Footprint.stored(entry.value), "stale footprint for \(key.string)")
             }
         }
@@ -94,8 +94,9 @@ final class FootprintTests: XCTestCase {
         XCTAssertEqual(Footprint.chunk(24), 32)
         XCTAssertEqual(Footprint.chunk(25), 48)
         XCTAssertEqual(Footprint.chunk(100), 112)
-        XCTAssertEqual(Footprint.key(length: 16), Footprint.bufferObject + 32)
-        XCTAssertEqual(Footprint.key(length: 17), Footprint.bufferObject + Footprint.chunk(32))
+        // Keys up to 22 bytes live in their table slot; longer ones in a [UInt8] (32-byte header).
+        XCTAssertEqual(Footprint.key(length: 22), 0)
+        XCTAssertEqual(Footprint.key(length: 23), Footprint.chunk(55))
     }
 
     /// Redis's LFU rules: new keys start at 5; the counter rises at once from there, ever more

@@ -32,7 +32,7 @@ final class RDBTests: XCTestCase {
             for db in 0..<ks.databaseCount {
                 for table in shard.dbs[db].tables {
                     for (k, e) in table {
-                        out[db, default: [:]][k.readableBytesView.map { String($0) }.joined(separator: ".")] = render(e.value) + " ttl:\(e.expireAt)"
+                        out[db, default: [:]][k.byteBuffer.readableBytesView.map { String($0) }.joined(separator: ".")] = render(e.value) + " ttl:\(e.expireAt)"
                     }
                 }
             }
