@@ -34,14 +34,14 @@ extension CommandTable {
             return ctx.out.error("ERR bit is not an integer or out of range")
         }
         let key = ctx.args[1]
-        let result = ctx.modify(key, as: .string, create: true) { (s: inout ByteBuffer) -> Int in
+        let result = ctx.modify(key, as: .string, create: true) { (s: inout CompactBytes) -> Int in
             let byte = offset >> 3
-            if s.readableBytes <= byte { s.writeRepeatingByte(0, count: byte + 1 - s.readableBytes) }
-            let index = s.readerIndex + byte
-            let old: UInt8 = s.getInteger(at: index)!
-            let mask = UInt8(0x80) >> UInt8(offset & 7)
-            s.setInteger(bit == 1 ? old | mask : old & ~mask, at: index)
-            return old & mask != 0 ? 1 : 0
+            return s.withUnsafeMutableBytes(growingTo: byte + 1) { bytes -> Int in
+                let old = bytes[byte]
+                let mask = UInt8(0x80) >> UInt8(offset & 7)
+                bytes[byte] = bit == 1 ? old | mask : old & ~mask
+                return old & mask != 0 ? 1 : 0
+            }
         }
         switch result {
         case .wrongType: ctx.replyWrongType()
@@ -57,8 +57,8 @@ extension CommandTable {
         guard let offset = bitOffset(&ctx, 2) else { return }
         guard let s = ctx.found(ctx.read(ctx.args[1], as: .string), orReply: .zero) else { return }
         let byte = offset >> 3
-        guard byte < s.readableBytes else { return ctx.out.integer(0) }
-        let value: UInt8 = s.getInteger(at: s.readerIndex + byte)!
+        guard byte < s.count else { return ctx.out.integer(0) }
+        let value = s.withUnsafeBytes { $0[byte] }
         ctx.out.integer(value & (UInt8(0x80) >> UInt8(offset & 7)) != 0 ? 1 : 0)
     }
 
@@ -92,7 +92,7 @@ extension CommandTable {
 
     static func bitcount(_ ctx: inout CommandContext) {
         let n = ctx.args.count
-        let value: ByteBuffer
+        let value: CompactBytes
         // Redis looks the key up before it parses the range: a missing key is 0, whatever follows.
         switch ctx.read(ctx.args[1], as: .string) {
         case .missing: return ctx.out.integer(0)
@@ -100,9 +100,9 @@ extension CommandTable {
         case .found(let s): value = s
         }
         guard n == 2 || n == 4 || n == 5 else { return ctx.replySyntaxError() }
-        var first = 0, last = value.readableBytes * 8 - 1
+        var first = 0, last = value.count * 8 - 1
         if n >= 4 {
-            guard let range = bitRange(&ctx, from: 2, length: value.readableBytes, endGiven: true) else { return }
+            guard let range = bitRange(&ctx, from: 2, length: value.count, endGiven: true) else { return }
             guard case let .bits(s, e) = range else { return ctx.out.integer(0) }
             first = s
             last = e
@@ -131,7 +131,7 @@ extension CommandTable {
         guard wanted == 0 || wanted == 1 else {
             return ctx.out.error("ERR The bit argument must be 1 or 0.")
         }
-        let value: ByteBuffer
+        let value: CompactBytes
         switch ctx.read(ctx.args[1], as: .string) {
         case .missing:
             // Checked before the range is parsed, as Redis does.
@@ -140,10 +140,10 @@ extension CommandTable {
         case .found(let s): value = s
         }
         let endGiven = n >= 5
-        if value.readableBytes == 0 { return ctx.out.integer(-1) }
-        var first = 0, last = value.readableBytes * 8 - 1
+        if value.count == 0 { return ctx.out.integer(-1) }
+        var first = 0, last = value.count * 8 - 1
         if n >= 4 {
-            guard let range = bitRange(&ctx, from: 3, length: value.readableBytes, endGiven: endGiven) else { return }
+            guard let range = bitRange(&ctx, from: 3, length: value.count, endGiven: endGiven) else { return }
             guard case let .bits(s, e) = range else { return ctx.out.integer(-1) }
             first = s
             last = e
@@ -201,7 +201,7 @@ extension CommandTable {
         if length == 0 {
             if ctx.delete(dest) { ctx.notify(.generic, "del", dest) }
         } else {
-            ctx.set(dest, .string(ByteBuffer(bytes: result)))
+            ctx.set(dest, .string(result.withUnsafeBytes { CompactBytes($0) }))
             ctx.notify(.string, "set", dest)
         }
         ctx.out.integer(length)

@@ -248,7 +248,7 @@ extension CommandTable {
                 value.writeString(String(text.prefix(size)))
                 value.writeRepeatingByte(0, count: size - value.readableBytes)
             }
-            shard.dbs[ctx.db].set(key, .string(value), table: table)
+            shard.dbs[ctx.db].set(key, .string(copying: value), table: table)
             ctx.changed(key)
         }
         ctx.out.ok()

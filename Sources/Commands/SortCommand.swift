@@ -146,7 +146,7 @@ extension CommandTable {
         key.writeImmutableBuffer(element)
         key.writeBytes(keyPattern[(star + 1)...])
         switch ctx.lookup(key) {
-        case .string(let s)? where field == nil: return s
+        case .string(let s)? where field == nil: return s.byteBuffer
         case .hash(let h)?:
             guard let field else { return nil }
             return h[ByteBuffer(bytes: field)]

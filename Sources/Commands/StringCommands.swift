@@ -72,7 +72,7 @@ extension CommandTable {
             return ctx.out.ok()
         }
         let old = ctx.entry(key)
-        var oldValue: ByteBuffer? = nil
+        var oldValue: CompactBytes? = nil
         if options.get, let old {
             guard case .string(let s) = old.value else { return ctx.replyWrongType() }
             oldValue = s
@@ -94,13 +94,13 @@ extension CommandTable {
         if expires { ctx.notify(.generic, "expire", key) }
     }
 
-    private static func reply(_ value: ByteBuffer?, _ ctx: inout CommandContext) {
+    private static func reply(_ value: CompactBytes?, _ ctx: inout CommandContext) {
         if let value { ctx.out.bulk(value) } else { ctx.out.null() }
     }
 
     static func setnx(_ ctx: inout CommandContext) {
         if ctx.exists(ctx.args[1]) { return ctx.out.integer(0) }
-        ctx.set(ctx.args[1], .string(ctx.args[2].owned()))
+        ctx.set(ctx.args[1], .string(copying: ctx.args[2]))
         ctx.notify(.string, "set", ctx.args[1])
         ctx.out.integer(1)
     }
@@ -116,12 +116,12 @@ extension CommandTable {
 
     static func getset(_ ctx: inout CommandContext) {
         let key = ctx.args[1]
-        var old: ByteBuffer? = nil
+        var old: CompactBytes? = nil
         if let entry = ctx.entry(key) {
             guard case .string(let s) = entry.value else { return ctx.replyWrongType() }
             old = s
         }
-        ctx.set(key, .string(ctx.args[2].owned()))
+        ctx.set(key, .string(copying: ctx.args[2]))
         ctx.notify(.string, "set", key)
         reply(old, &ctx)
     }
@@ -192,12 +192,12 @@ extension CommandTable {
         let key = ctx.args[1]
         let suffix = ctx.args[2]
         if let entry = ctx.entry(key), case .string(let s) = entry.value,
-           s.readableBytes + suffix.readableBytes > maxStringLength {
+           s.count + suffix.readableBytes > maxStringLength {
             return ctx.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
         }
-        let result = ctx.modify(key, as: .string, create: true) { (s: inout ByteBuffer) -> Int in
-            s.writeImmutableBuffer(suffix)
-            return s.readableBytes
+        let result = ctx.modify(key, as: .string, create: true) { (s: inout CompactBytes) -> Int in
+            suffix.withUnsafeReadableBytes { s.append($0) }
+            return s.count
         }
         switch result {
         case .wrongType: ctx.replyWrongType()
@@ -211,7 +211,7 @@ extension CommandTable {
 
     static func strlen(_ ctx: inout CommandContext) {
         guard let value = ctx.found(ctx.read(ctx.args[1], as: .string), orReply: .zero) else { return }
-        ctx.out.integer(value.readableBytes)
+        ctx.out.integer(value.count)
     }
 
     static func getrange(_ ctx: inout CommandContext) {
@@ -220,7 +220,7 @@ extension CommandTable {
         case .missing: ctx.out.bulk("")
         case .wrongType: ctx.replyWrongType()
         case .found(let value):
-            let n = value.readableBytes
+            let n = value.count
             // Redis 7.0: a negative start beyond a negative end is empty before clamping.
             if start < 0 && end < 0 && start > end { return ctx.out.bulk("") }
             if start < 0 { start += n }
@@ -229,7 +229,7 @@ extension CommandTable {
             end = max(end, 0)
             if end >= n { end = n - 1 }
             if n == 0 || start > end { return ctx.out.bulk("") }
-            ctx.out.bulk(value.getSlice(at: value.readerIndex + start, length: end - start + 1)!)
+            value.withUnsafeBytes { ctx.out.bulk(raw: UnsafeRawBufferPointer(rebasing: $0[start...end])) }
         }
     }
 
@@ -244,19 +244,17 @@ extension CommandTable {
         }
         if patch.readableBytes == 0 {
             // Nothing to write: report the current length without creating the key.
-            if case .string(let s)? = existing?.value { return ctx.out.integer(s.readableBytes) }
+            if case .string(let s)? = existing?.value { return ctx.out.integer(s.count) }
             return ctx.out.integer(0)
         }
         guard offset + patch.readableBytes <= maxStringLength else {
             return ctx.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
         }
-        let result = ctx.modify(key, as: .string, create: true) { (s: inout ByteBuffer) -> Int in
-            let end = offset + patch.readableBytes
-            if s.readableBytes < end {
-                s.writeRepeatingByte(0, count: end - s.readableBytes)
+        let result = ctx.modify(key, as: .string, create: true) { (s: inout CompactBytes) -> Int in
+            s.withUnsafeMutableBytes(growingTo: offset + patch.readableBytes) { bytes in
+                patch.withUnsafeReadableBytes { (bytes.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             }
-            s.setBuffer(patch, at: s.readerIndex + offset)
-            return s.readableBytes
+            return s.count
         }
         if case .found(let length) = result {
             ctx.changed(key)
@@ -278,8 +276,8 @@ extension CommandTable {
         incrementBy(&ctx, -by)
     }
 
-    /// INCR/DECR/INCRBY/DECRBY: one lookup, and the counter's digits are rewritten in place in
-    /// its own buffer (no new allocation while the number of digits fits its capacity).
+    /// INCR/DECR/INCRBY/DECRBY: one lookup, and the counter's digits are written inline in the
+    /// entry (any 64-bit integer fits: no allocation).
     private static func incrementBy(_ ctx: inout CommandContext, _ by: Int64) {
         enum Outcome { case value(Int64), wrongType, notInteger, overflow }
         let key = ctx.args[1]
@@ -288,10 +286,10 @@ extension CommandTable {
         let outcome = ctx.modifyEntry(key) { slot -> Outcome in
             // Taken out of the slot (moved, not copied); put back on every path below.
             guard var entry = slot.take() else {
-                slot = Entry(value: .string(ByteBuffer(string: String(by))))
+                slot = Entry(value: .string(CompactBytes(decimal: by)))
                 return .value(by)
             }
-            guard case .string(var text) = entry.value else {
+            guard case .string(let text) = entry.value else {
                 slot = entry
                 return .wrongType
             }
@@ -304,12 +302,7 @@ extension CommandTable {
                 slot = entry
                 return .overflow
             }
-            // Drop the entry's reference so the buffer is uniquely held and reused (`vacated`
-            // is a static singleton: no allocation).
-            entry.value = .vacated
-            text.clear()
-            text.writeDecimal(Int(result))
-            entry.value = .string(text)
+            entry.value = .string(CompactBytes(decimal: result))
             slot = entry
             return .value(result)
         }
@@ -332,7 +325,7 @@ extension CommandTable {
         var expireAt: Int64 = 0
         if let entry = ctx.entry(key) {
             guard case .string(let s) = entry.value else { return ctx.replyWrongType() }
-            guard let v = parseLongDouble(s) else { return ctx.replyNotFloat() }
+            guard let v = parseLongDouble(s.byteBuffer) else { return ctx.replyNotFloat() }
             current = v
             expireAt = entry.expireAt
         }
@@ -340,7 +333,7 @@ extension CommandTable {
         guard result.isFinite else { return ctx.out.error("ERR increment would produce NaN or Infinity") }
         let text = formatLongDouble(result)
         let value = ByteBuffer(string: text)
-        ctx.set(key, .string(value), expireAt: expireAt)
+        ctx.set(key, .string(copying: value), expireAt: expireAt)
         ctx.notify(.string, "incrbyfloat", key)
         // The result, not the increment: float formatting must not be replayed differently.
         ctx.propagate(.text("SET"), .bytes(key), .bytes(value), .text("KEEPTTL"))

@@ -37,7 +37,7 @@ public struct CompactBytes: Sendable {
         if raw.count <= CompactBytes.inlineCapacity {
             var small = InlineBytes(count: UInt8(truncatingIfNeeded: raw.count))
             if raw.count > 0 {
-                withUnsafeMutableBytes(of: &small.bytes) { $0.baseAddress!.copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+                Swift.withUnsafeMutableBytes(of: &small.bytes) { $0.baseAddress!.copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
             }
             storage = .inline(small)
         } else {
@@ -99,12 +99,119 @@ public struct CompactBytes: Sendable {
         withUnsafeBytes { ByteBufferAllocator().buffer(bytes: $0) }
     }
 
+    /// A copy of the bytes as an array.
+    @inlinable
+    public var bytes: [UInt8] { withUnsafeBytes { [UInt8]($0) } }
+
     /// The value parsed as a Redis integer (see `parseStrictInt64`).
     @inlinable
     public var int64Value: Int64? { withUnsafeBytes { parseStrictInt64($0) } }
 
     /// The bytes as a String (lossy for invalid UTF-8); for tests and messages, not data.
     public var string: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+}
+
+// MARK: Mutation (string values)
+
+extension CompactBytes {
+    /// An empty value (inline).
+    @inlinable
+    public init() { storage = .inline(InlineBytes(count: 0)) }
+
+    /// Moves the heap array out, leaving an empty inline value: the caller then holds the only
+    /// reference (unless a snapshot shares it), so mutating it does not copy.
+    @inlinable
+    mutating func takeArray() -> [UInt8] {
+        let taken = storage
+        storage = .inline(InlineBytes(count: 0))
+        switch taken {
+        case .heap(let array): return array
+        case .inline(var small):
+            let n = Int(small.count)
+            return Swift.withUnsafeBytes(of: &small.bytes) { [UInt8](UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
+
+    /// Puts bytes back in the form their length calls for.
+    @inlinable
+    mutating func settle(_ array: consuming [UInt8]) {
+        if array.count <= CompactBytes.inlineCapacity {
+            self = array.withUnsafeBytes { CompactBytes($0) }
+        } else {
+            storage = .heap(array)
+        }
+    }
+
+    /// Replaces the bytes with a copy of `raw`. A heap value that only this one references and
+    /// that is not much larger keeps its array: an overwrite of a long string (SET of an
+    /// existing key) allocates nothing.
+    @inlinable
+    public mutating func replace(with raw: UnsafeRawBufferPointer) {
+        guard raw.count > CompactBytes.inlineCapacity, case .heap = storage else {
+            self = CompactBytes(raw)
+            return
+        }
+        var array = takeArray()
+        guard array.capacity >= raw.count, array.capacity <= 2 * raw.count + 32 else {
+            self = CompactBytes(raw)
+            return
+        }
+        array.removeAll(keepingCapacity: true)
+        array.append(contentsOf: raw.bindMemory(to: UInt8.self))
+        storage = .heap(array)
+    }
+
+    /// Appends `raw` (APPEND): amortised O(1), as the array grows geometrically.
+    @inlinable
+    public mutating func append(_ raw: UnsafeRawBufferPointer) {
+        if count + raw.count <= CompactBytes.inlineCapacity, case .inline(var small) = storage {
+            let n = Int(small.count)
+            Swift.withUnsafeMutableBytes(of: &small.bytes) { out in
+                if raw.count > 0 { (out.baseAddress! + n).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+            }
+            small.count = UInt8(n + raw.count)
+            storage = .inline(small)
+            return
+        }
+        var array = takeArray()
+        array.append(contentsOf: raw.bindMemory(to: UInt8.self))
+        settle(array)
+    }
+
+    /// Lets `body` write the bytes in place, first growing them with zeros to at least
+    /// `minimumCount` (SETRANGE, SETBIT).
+    @inlinable
+    public mutating func withUnsafeMutableBytes<R>(growingTo minimumCount: Int, _ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+        var array = takeArray()
+        if array.count < minimumCount { array.append(contentsOf: repeatElement(0, count: minimumCount - array.count)) }
+        let result = array.withUnsafeMutableBytes(body)
+        settle(array)
+        return result
+    }
+
+    /// The bytes of a decimal integer (INCR's result).
+    @inlinable
+    public init(decimal value: Int64) {
+        var digits = InlineBytes(count: 0)
+        var v = value.magnitude
+        var tmp: (UInt64, UInt64, UInt32, UInt16) = (0, 0, 0, 0)
+        var n = 0
+        Swift.withUnsafeMutableBytes(of: &tmp) { out in
+            repeat {
+                out[n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            if value < 0 { out[n] = UInt8(ascii: "-"); n += 1 }
+        }
+        Swift.withUnsafeBytes(of: &tmp) { src in
+            Swift.withUnsafeMutableBytes(of: &digits.bytes) { out in
+                for i in 0..<n { out[i] = src[n - 1 - i] }
+            }
+        }
+        digits.count = UInt8(n)
+        storage = .inline(digits)
+    }
 }
 
 /// The inline form: 22 payload bytes, zero beyond `count` (so two inline values with the same

@@ -126,7 +126,7 @@ public struct Database: Sendable {
         let fresh: Value
         switch consume value {
         case .value(let v): fresh = v
-        case .copyOf(let bytes): fresh = .string(ByteBufferAllocator().buffer(bytes: bytes))
+        case .copyOf(let bytes): fresh = .string(CompactBytes(bytes))
         }
         var entry = Entry(value: fresh, expireAt: expireAt, lastAccess: access.initial)
         entry.footprint = Footprint.stored(entry.value)
@@ -173,16 +173,16 @@ public struct Database: Sendable {
         return (old, entry.expireAt, delta)
     }
 
-    /// See `setString`: reuse the stored string's buffer when that is free of cost and of waste.
+    /// See `setString`: reuse the stored string's array when that is free of cost and of waste.
     @inlinable
     static func overwriteString(_ value: inout Value, with bytes: UnsafeRawBufferPointer) {
-        guard case .string = value, case .string(var buffer) = value.vacate() else {
-            value = .string(ByteBufferAllocator().buffer(bytes: bytes))
+        guard case .string = value, case .string(var string) = value.vacate() else {
+            value = .string(CompactBytes(bytes))
             return
         }
-        // `buffer` is now the only reference (or shared with a snapshot, which ByteBuffer copies for).
-        buffer.overwrite(copying: bytes)
-        value = .string(buffer)
+        // `string` is now the only reference (or shared with a snapshot, and then copied).
+        string.replace(with: bytes)
+        value = .string(string)
     }
 
     /// Leaves `Value.vacated` behind: no allocation.

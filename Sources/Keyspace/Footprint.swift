@@ -67,7 +67,7 @@ public enum Footprint {
         let sampledElements = samples == 0 ? Int.max : samples
         switch value {
         case .string(let s):
-            return buffer(s)
+            return s.heapBytes
         case .list(let list):
             return array(capacity: list.count, stride: MemoryLayout<CompactBytes>.stride) + 16
                 + sampled(list.count, list.prefix(sampledElements), cost: { $0.heapBytes })

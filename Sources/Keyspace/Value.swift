@@ -7,7 +7,8 @@ import NIOCore
 ///
 /// Not to be confused with a reply: replies are written by `ReplyWriter` and never stored.
 public enum Value: Sendable {
-    case string(ByteBuffer)
+    /// Up to 22 bytes inline (most keys' values: counters, ids, short names), else one array.
+    case string(CompactBytes)
     case list(Deque<CompactBytes>)
     case hash([ByteBuffer: ByteBuffer])
     case set(Set<ByteBuffer>)
@@ -30,8 +31,8 @@ public enum Value: Sendable {
     public var encodingName: String {
         switch self {
         case .string(let s):
-            if s.readableBytes <= 20, s.int64Value != nil { return "int" }
-            return s.readableBytes <= 44 ? "embstr" : "raw"
+            if s.count <= 20, s.int64Value != nil { return "int" }
+            return s.count <= 44 ? "embstr" : "raw"
         case .list:
             return "quicklist"   // Redis 7.0 lists are always quicklists (listpack lists came in 7.2)
         case .hash(let h):
@@ -59,6 +60,10 @@ public enum Value: Sendable {
         self = .vacated
         return moved
     }
+
+    /// A string value holding a copy of `buffer`'s readable bytes.
+    @inlinable
+    public static func string(copying buffer: ByteBuffer) -> Value { .string(CompactBytes(copying: buffer)) }
 
     /// Number of elements (1 for a string), for memory estimates and SCAN-style accounting.
     public var elementCount: Int {

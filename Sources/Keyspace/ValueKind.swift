@@ -24,16 +24,16 @@ public protocol StoredKind: Sendable {
 }
 
 public enum StringKind: StoredKind {
-    @inlinable public static func extract(_ value: Value) -> ByteBuffer? {
+    @inlinable public static func extract(_ value: Value) -> CompactBytes? {
         if case .string(let s) = value { return s } else { return nil }
     }
-    @inlinable public static func take(_ value: inout Value) -> ByteBuffer? {
+    @inlinable public static func take(_ value: inout Value) -> CompactBytes? {
         guard case .string = value, case .string(let s) = value.vacate() else { return nil }
         return s
     }
-    @inlinable public static func wrap(_ payload: consuming ByteBuffer) -> Value { .string(payload) }
-    @inlinable public static func makeEmpty() -> ByteBuffer { ByteBuffer() }
-    @inlinable public static func isEmpty(_ payload: ByteBuffer) -> Bool { false }
+    @inlinable public static func wrap(_ payload: consuming CompactBytes) -> Value { .string(payload) }
+    @inlinable public static func makeEmpty() -> CompactBytes { CompactBytes() }
+    @inlinable public static func isEmpty(_ payload: CompactBytes) -> Bool { false }
 }
 
 public enum ListKind: StoredKind {

@@ -139,7 +139,7 @@ public final class RDBReader {
     private func readValue(_ type: RDB.ValueType, at offset: Int) throws -> Value? {
         switch type {
         case .string:
-            return .string(try readBuffer())
+            return .string(try readCompact())
         case .list:
             let n = try count()
             var list = Deque<CompactBytes>(minimumCapacity: min(n, 1 << 16))

@@ -86,7 +86,7 @@ public final class RDBWriter {
         case .string(let s):
             try writeByte(RDB.ValueType.string.rawValue)
             try key.withUnsafeBytes { try writeString($0) }
-            try writeString(s)
+            try s.withUnsafeBytes { try writeString($0) }
         case .list(let list):
             try writeByte(RDB.ValueType.list.rawValue)
             try key.withUnsafeBytes { try writeString($0) }

@@ -58,4 +58,28 @@ final class CompactBytesTests: XCTestCase {
     func testStrideStaysThreeWords() {
         XCTAssertEqual(MemoryLayout<CompactBytes>.stride, 24)
     }
+
+    /// String-value mutations across the inline/heap boundary keep the bytes, and an inline
+    /// value stays bit-for-bit comparable (zeros past its count).
+    func testMutationsAcrossTheInlineBoundary() {
+        var s = CompactBytes()
+        var model: [UInt8] = []
+        for i in 0..<40 {
+            let piece = [UInt8]("p\(i)".utf8)
+            piece.withUnsafeBytes { s.append($0) }
+            model += piece
+            XCTAssertEqual(s.bytes, model)
+            XCTAssertEqual(s.heapBytes == 0, model.count <= CompactBytes.inlineCapacity)
+        }
+        s.withUnsafeMutableBytes(growingTo: 200) { $0[150] = 9 }
+        model += [UInt8](repeating: 0, count: 200 - model.count)
+        model[150] = 9
+        XCTAssertEqual(s.bytes, model)
+        "short".utf8.withContiguousStorageIfAvailable { s.replace(with: UnsafeRawBufferPointer($0)) }
+        XCTAssertEqual(s, CompactBytes(string: "short"))
+        XCTAssertEqual(s.heapBytes, 0)
+        for v: Int64 in [0, 7, -1, 1234567890, .max, .min] {
+            XCTAssertEqual(CompactBytes(decimal: v), CompactBytes(string: String(v)))
+        }
+    }
 }

@@ -32,7 +32,7 @@ final class FootprintTests: XCTestCase {
                 db.setString(key, copying: ByteBuffer(string: String(repeating: "v", count: Int.random(in: 0..<300, using: &rng))),
                              access: clock)
             case 1:
-                db.set(key, .string(ByteBuffer(string: "x")), expireAt: Int64(step + 1), access: clock)
+                db.set(key, .string(copying: ByteBuffer(string: "x")), expireAt: Int64(step + 1), access: clock)
             case 2, 3:
                 db.modify(key, access: clock) { slot in
                     var list: Deque<CompactBytes>
@@ -70,7 +70,7 @@ final class FootprintTests: XCTestCase {
         var db = Database()
         let clock = AccessClock(seconds: 100)
         for i in 0..<2000 {
-            db.set(ByteBuffer(string: "k\(i)"), .string(ByteBuffer(string: "v")), access: clock)
+            db.set(ByteBuffer(string: "k\(i)"), .string(copying: ByteBuffer(string: "v")), access: clock)
             _ = db.modify(ByteBuffer(string: "l\(i)"), access: clock) { slot in slot = Entry(value: .list([CompactBytes(string: "x")])) }
         }
         XCTAssertGreaterThan(db.tableBytes, 0)
@@ -136,8 +136,8 @@ final class FootprintTests: XCTestCase {
     /// with an expiry when asked.
     func testSampleKeysNamesExistingKeys() {
         var db = Database()
-        for i in 0..<1000 { db.set(ByteBuffer(string: "p\(i)"), .string(ByteBuffer(string: "v")), access: AccessClock(seconds: UInt32(i))) }
-        for i in 0..<10 { db.set(ByteBuffer(string: "t\(i)"), .string(ByteBuffer(string: "v")), expireAt: Int64(1000 + i)) }
+        for i in 0..<1000 { db.set(ByteBuffer(string: "p\(i)"), .string(copying: ByteBuffer(string: "v")), access: AccessClock(seconds: UInt32(i))) }
+        for i in 0..<10 { db.set(ByteBuffer(string: "t\(i)"), .string(copying: ByteBuffer(string: "v")), expireAt: Int64(1000 + i)) }
         var rng = SystemRandomNumberGenerator()
         var seen = 0
         db.sampleKeys(5, volatileOnly: false, using: &rng) { key, access, _ in

@@ -17,7 +17,7 @@ final class RDBTests: XCTestCase {
     func render(_ v: Value) -> String {
         func s(_ b: ByteBuffer) -> String { b.readableBytesView.map { String($0) }.joined(separator: ".") }
         switch v {
-        case .string(let b): return "string:" + s(b)
+        case .string(let b): return "string:" + s(b.byteBuffer)
         case .list(let l): return "list:" + l.map { s($0.byteBuffer) }.joined(separator: ",")
         case .set(let m): return "set:" + m.map(s).sorted().joined(separator: ",")
         case .hash(let h): return "hash:" + h.map { s($0.key) + "=" + s($0.value) }.sorted().joined(separator: ",")
@@ -60,15 +60,15 @@ final class RDBTests: XCTestCase {
 
     func sampleKeyspace() -> Keyspace {
         let ks = Keyspace(databases: 16)
-        put(ks, buf("plain"), .string(buf("hello world")))
-        put(ks, buf("empty"), .string(buf("")))
-        put(ks, buf([0, 255, 13, 10]), .string(buf([1, 0, 2, 0xfe])))
+        put(ks, buf("plain"), .string(copying: buf("hello world")))
+        put(ks, buf("empty"), .string(copying: buf("")))
+        put(ks, buf([0, 255, 13, 10]), .string(copying: buf([1, 0, 2, 0xfe])))
         for (i, n) in ["0", "-1", "127", "-128", "128", "32767", "-32768", "32768", "2147483647", "-2147483648",
                        "2147483648", "9223372036854775807", "-9223372036854775808", "007", "+1", "1.5"].enumerated() {
-            put(ks, buf("int\(i)"), .string(buf(n)))
+            put(ks, buf("int\(i)"), .string(copying: buf(n)))
         }
-        put(ks, buf("compressible"), .string(buf(String(repeating: "swiftlet ", count: 1000))))
-        put(ks, buf("big"), .string(ByteBuffer(bytes: (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 7) })))
+        put(ks, buf("compressible"), .string(copying: buf(String(repeating: "swiftlet ", count: 1000))))
+        put(ks, buf("big"), .string(copying: ByteBuffer(bytes: (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 7) })))
         // Numbers, short elements (stored inline) and long ones (stored on the heap).
         put(ks, buf("list"), .list(Deque((0..<1000).map { CompactBytes(string: $0 % 3 == 0 ? "\($0)" : $0 % 3 == 1 ? "element-\($0)" : "a longer list element number \($0)") })))
         put(ks, buf("set"), .set(Set((0..<600).map { buf("m\($0)") })))
@@ -79,8 +79,8 @@ final class RDBTests: XCTestCase {
         _ = z.insert(buf("bottom"), score: -.infinity)
         _ = z.insert(buf("tiny"), score: 5e-324)
         put(ks, buf("zset"), .zset(z))
-        put(ks, buf("ttl"), .string(buf("v")), expireAt: 4_102_444_800_123)
-        for db in 1..<16 { put(ks, db: db, buf("k"), .string(buf("db\(db)"))) }
+        put(ks, buf("ttl"), .string(copying: buf("v")), expireAt: 4_102_444_800_123)
+        for db in 1..<16 { put(ks, db: db, buf("k"), .string(copying: buf("db\(db)"))) }
         return ks
     }
 
@@ -108,8 +108,8 @@ final class RDBTests: XCTestCase {
 
     func testExpiredKeysAreNeitherSavedNorLoaded() throws {
         let ks = Keyspace(databases: 16)
-        put(ks, buf("gone"), .string(buf("x")), expireAt: 500)
-        put(ks, buf("kept"), .string(buf("x")), expireAt: 5_000)
+        put(ks, buf("gone"), .string(copying: buf("x")), expireAt: 500)
+        put(ks, buf("kept"), .string(copying: buf("x")), expireAt: 5_000)
         let file = try write(ks, now: 1_000)
         let loaded = Keyspace(databases: 16)
         XCTAssertEqual(try load(file, into: loaded, now: 1_000).keysLoaded, 1)
@@ -155,12 +155,12 @@ final class RDBTests: XCTestCase {
         let snapshot = ks.snapshot(now: 1_000)
         // Writes of every kind after the snapshot: replace, delete, in-place collection edit, new key.
         let shard = ks.shard(for: buf("plain"))
-        shard.dbs[0].set(buf("plain"), .string(buf("changed")))
+        shard.dbs[0].set(buf("plain"), .string(copying: buf("changed")))
         ks.shard(for: buf("set")).dbs[0].remove(buf("set"))
         ks.shard(for: buf("list")).dbs[0].modify(buf("list")) { entry in
-            if case .list(var l) = entry!.value { entry!.value = .string(ByteBuffer()); l.removeAll(); l.append(CompactBytes(string: "only")); entry!.value = .list(l) }
+            if case .list(var l) = entry!.value { entry!.value = .string(copying: ByteBuffer()); l.removeAll(); l.append(CompactBytes(string: "only")); entry!.value = .list(l) }
         }
-        put(ks, buf("new"), .string(buf("after")))
+        put(ks, buf("new"), .string(copying: buf("after")))
         var file: [UInt8] = []
         try RDBWriter { file.append(contentsOf: $0) }.write(snapshot, aux: [])
         let loaded = Keyspace(databases: 16)
