@@ -56,6 +56,13 @@ public struct Database: Sendable {
         return result
     }
 
+    /// Where `raw` sits in table `t`. Through the array's buffer: `tables[t].find` copied the
+    /// table out first (a retain and release of both its arrays per lookup).
+    @inlinable @inline(__always)
+    func position(_ raw: UnsafeRawBufferPointer, hash: UInt32, table t: Int) -> Int? {
+        tables.withUnsafeBufferPointer { $0[t].find(raw, hash: hash) }
+    }
+
     public func entry(_ key: ByteBuffer) -> Entry? {
         key.withUnsafeReadableBytes { entry(raw: $0, table: Database.table(raw: $0)) }
     }
@@ -74,7 +81,7 @@ public struct Database: Sendable {
 
     @usableFromInline
     func entry(raw: UnsafeRawBufferPointer, table t: Int) -> Entry? {
-        guard let p = tables[t].find(raw) else { return nil }
+        guard let p = position(raw, hash: Table.hash(raw), table: t) else { return nil }
         return tables[t].storage[p].payload
     }
 
@@ -115,7 +122,7 @@ public struct Database: Sendable {
         defer { withExtendedLifetime(key) {} }
         let t = table ?? Database.table(raw: raw)
         let h = Table.hash(raw)
-        if let p = tables[t].find(raw, hash: h) {
+        if let p = position(raw, hash: h, table: t) {
             let (oldExpire, newExpire, delta) = Database.replace(&tables[t].storage[p].payload, with: value, expireAt: expireAt,
                                                                  keepTTL: keepTTL, access: access)
             entryBytes += delta
@@ -203,7 +210,7 @@ public struct Database: Sendable {
         key.withUnsafeReadableBytes { raw in
             let t = table ?? Database.table(raw: raw)
             let h = Table.hash(raw)
-            if let p = tables[t].find(raw, hash: h) {
+            if let p = position(raw, hash: h, table: t) {
                 // Swap the entry out for a placeholder, so `entry` holds the only reference to the
                 // collection (mutated in place, not copied) and no reference count changes hands.
                 let taken = Database.takeEntry(&tables[t].storage[p].payload)
@@ -250,7 +257,7 @@ public struct Database: Sendable {
         key.withUnsafeBytes { raw in
             let t = Database.table(raw: raw)
             let h = Table.hash(raw)
-            guard tables[t].find(raw, hash: h) == nil else { return false }
+            guard position(raw, hash: h, table: t) == nil else { return false }
             var entry = entry
             entry.footprint = Footprint.stored(entry.value)
             insert(key, entry, hash: h, table: t)
@@ -271,7 +278,7 @@ public struct Database: Sendable {
     mutating func remove(raw: UnsafeRawBufferPointer, table: Int?) -> Entry? {
         let t = table ?? Database.table(raw: raw)
         let h = Table.hash(raw)
-        guard let p = tables[t].find(raw, hash: h) else { return nil }
+        guard let p = position(raw, hash: h, table: t) else { return nil }
         return removeSlot(at: p, hash: h, table: t)
     }
 
@@ -280,7 +287,7 @@ public struct Database: Sendable {
     public mutating func setExpire(_ key: ByteBuffer, _ expireAt: Int64, table: Int? = nil) -> Bool {
         key.withUnsafeReadableBytes { raw in
             let t = table ?? Database.table(raw: raw)
-            guard let p = tables[t].find(raw) else { return false }
+            guard let p = position(raw, hash: Table.hash(raw), table: t) else { return false }
             let old = tables[t].storage[p].payload.expireAt
             tables[t].storage[p].payload.expireAt = expireAt
             if old == 0 && expireAt != 0 { volatile.insert(tables[t].storage[p].key); accountVolatile() }
@@ -293,16 +300,18 @@ public struct Database: Sendable {
     /// lookup. The LRU clock has seconds resolution, so most reads find it unchanged and write
     /// nothing (which also spares a snapshot-shared table from being copied by a read).
     public mutating func accessEntry(_ key: ByteBuffer, access: AccessClock, table: Int? = nil) -> Entry? {
-        key.withUnsafeReadableBytes { raw in
-            let t = table ?? Database.table(raw: raw)
-            guard let p = tables[t].find(raw) else { return nil }
-            let old = tables[t].storage[p].payload.lastAccess
-            let new = access.touched(old)
-            if old != new {
-                tables[t].storage[p].payload.lastAccess = new
-            }
-            return tables[t].storage[p].payload
+        // The bytes stay valid while `key` lives (see `store`); a closure over `self` here cost
+        // a retain and release of the table's two arrays per read.
+        let raw = key.withUnsafeReadableBytes { $0 }
+        defer { withExtendedLifetime(key) {} }
+        let t = table ?? Database.table(raw: raw)
+        guard let p = position(raw, hash: Table.hash(raw), table: t) else { return nil }
+        let old = tables[t].storage[p].payload.lastAccess
+        let new = access.touched(old)
+        if old != new {
+            tables[t].storage[p].payload.lastAccess = new
         }
+        return tables[t].storage[p].payload
     }
 
     public mutating func removeAll() {

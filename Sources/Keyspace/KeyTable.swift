@@ -60,21 +60,21 @@ public struct KeyTable<Payload: Sendable>: Sendable {
     }
 
     /// Position of `raw`'s slot, or nil; `hash` is `KeyTable.hash(raw)`.
-    @inlinable
+    @inlinable @inline(__always)
     public func find(_ raw: UnsafeRawBufferPointer, hash: UInt32) -> Int? {
-        buckets.withUnsafeBufferPointer { index -> Int? in
-            guard index.count > 0 else { return nil }
-            let mask = index.count - 1
-            var b = Int(hash) & mask
-            while true {
-                let bucket = index[b]
-                if bucket == 0 { return nil }
-                if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
-                    let p = Int(UInt32(truncatingIfNeeded: bucket)) - 1
-                    if storage[p].key.equals(raw) { return p }
-                }
-                b = (b + 1) & mask
+        // Plain subscripts, not `withUnsafeBufferPointer`: its closure captured `self`, a
+        // retain and release of both arrays per lookup.
+        guard !buckets.isEmpty else { return nil }
+        let mask = buckets.count - 1
+        var b = Int(hash) & mask
+        while true {
+            let bucket = buckets[b]
+            if bucket == 0 { return nil }
+            if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
+                let p = Int(UInt32(truncatingIfNeeded: bucket)) - 1
+                if storage[p].key.equals(raw) { return p }
             }
+            b = (b + 1) & mask
         }
     }
 
