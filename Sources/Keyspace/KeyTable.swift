@@ -119,7 +119,13 @@ public struct KeyTable<Payload: Sendable>: Sendable {
         } else if storage.count * 8 < buckets.count && buckets.count > 8 {
             // A table emptied by deletions gives memory back, as Redis shrinks its dicts.
             resizeIndex(to: buckets.count / 4)
-            if storage.capacity > storage.count * 2 { storage = Array(storage) }
+            if storage.capacity > storage.count * 2 {
+                // A fresh buffer of the exact size (`Array(storage)` would share the old one).
+                var fresh: [Slot] = []
+                fresh.reserveCapacity(storage.count)
+                fresh.append(contentsOf: storage)
+                storage = fresh
+            }
         }
         return removed
     }

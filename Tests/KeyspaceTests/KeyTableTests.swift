@@ -75,5 +75,6 @@ final class KeyTableTests: XCTestCase {
             XCTAssertTrue(table.buckets.count <= 8 || table.count * 8 >= table.buckets.count, "index of \(table.buckets.count) for \(table.count)")
         }
         for i in 990..<1000 { XCTAssertEqual(find(table, "k\(i)"), i) }
+        XCTAssertLessThanOrEqual(table.slots.capacity, 64, "the slot array shrank with the table")
     }
 }
