@@ -107,6 +107,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             }
             .serverChannelOption(.backlog, value: Int32(config[.tcpBacklog]))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // No accepting until `start` has installed the seccomp filter (then autoRead on).
+            .serverChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: config[.tcpKeepalive] > 0 ? 1 : 0)
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -157,6 +159,12 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             } catch {
                 throw ServerError("Could not create the HTTP listening socket \(host):\(config[.httpPort]) (http-port, http-bind): \(error)")
             }
+        }
+        // Start-up has opened all it needs (listeners, data files, the log): confine the process
+        // before the first client is accepted, then accept.
+        try SystemCallFilter.install(config: config, log: log)
+        for channel in channels + [httpChannel].compactMap({ $0 }) {
+            try channel.setOption(.autoRead, value: true).wait()
         }
         expiry.start(on: group.next(), hz: config[.hz], enabled: runtime.activeExpireEnabled)
         snapshots.startSaveRules(on: group.next())
