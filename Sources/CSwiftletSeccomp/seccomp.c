@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/personality.h>
 #include <unistd.h>
@@ -62,6 +63,7 @@ int swiftlet_seccomp_allowlist_size(void) {
 #define NAMED_SYSCALLS 1024
 static const char *syscall_names[NAMED_SYSCALLS];
 static int kill_line_fd = 2;
+static int kill_line_also_to_stderr;
 static int running_as_init;
 static pid_t self_pid;
 
@@ -94,7 +96,7 @@ static void on_sigsys(int sig, siginfo_t *info, void *context) {
     put_number(line, sizeof line, &at, nr);
     put(line, sizeof line, &at, ") is not in the allowlist (Sources/CSwiftletSeccomp/allowlist.def): killing the server\n");
     ssize_t ignored = write(kill_line_fd, line, at);
-    if (kill_line_fd != 2) ignored = write(2, line, at);
+    if (kill_line_also_to_stderr) ignored = write(2, line, at);
     (void)ignored;
     if (running_as_init) {
         // Signals cannot kill PID 1, and init exiting would panic the kernel: power off, as
@@ -116,6 +118,11 @@ static int fail(int rc, const char *what, char *error, size_t error_size) {
 int swiftlet_seccomp_install(swiftlet_seccomp_mode mode, int log_fd, int is_init, char *error, size_t error_size) {
     self_pid = getpid();
     kill_line_fd = log_fd;
+    // Standard error too, unless it is the log's file already (`2>&1`, the appliance console):
+    // one line, not two.
+    struct stat log_file, err_file;
+    kill_line_also_to_stderr = !(fstat(log_fd, &log_file) == 0 && fstat(2, &err_file) == 0 &&
+                                 log_file.st_dev == err_file.st_dev && log_file.st_ino == err_file.st_ino);
     running_as_init = is_init;
     for (int nr = 0; nr < NAMED_SYSCALLS; nr++) {
         if (!syscall_names[nr]) syscall_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);

@@ -135,6 +135,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 }
             }
         let port = config[.port]
+        // Said once the listeners accept, after the seccomp filter: runners wait for this line.
+        var readyLines: [String] = []
         for spec in config[.bind].split(separator: " ").map(String.init) {
             let optional = spec.hasPrefix("-")
             var host = optional ? String(spec.dropFirst()) : spec
@@ -143,7 +145,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             do {
                 let channel = try bootstrap.bind(host: host, port: port).wait()
                 channels.append(channel)
-                log.notice("\(ServerLog.ready) tcp on \(host):\(channel.localAddress?.port ?? port)")
+                readyLines.append("\(ServerLog.ready) tcp on \(host):\(channel.localAddress?.port ?? port)")
             } catch {
                 if optional { continue }
                 throw ServerError("Could not create server TCP listening socket \(host):\(port): \(error)")
@@ -166,6 +168,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         for channel in channels + [httpChannel].compactMap({ $0 }) {
             try channel.setOption(.autoRead, value: true).wait()
         }
+        for line in readyLines { log.notice("\(line)") }
         expiry.start(on: group.next(), hz: config[.hz], enabled: runtime.activeExpireEnabled)
         snapshots.startSaveRules(on: group.next())
         replicator.start(on: group.next())
