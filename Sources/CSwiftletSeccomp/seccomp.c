@@ -65,6 +65,7 @@ static const char *syscall_names[NAMED_SYSCALLS];
 static int kill_line_fd = 2;
 static int kill_line_also_to_stderr;
 static int running_as_init;
+static int init_can_power_off;  // /sys/firmware/acpi exists (checked before the filter)
 static pid_t self_pid;
 
 // Appends `text` to buf at *at (no overflow past size - 1).
@@ -101,8 +102,10 @@ static void on_sigsys(int sig, siginfo_t *info, void *context) {
     if (running_as_init) {
         // Signals cannot kill PID 1, and init exiting would panic the kernel: power off, as
         // every other way out of the appliance does (CSwiftletInit).
+        // As swiftlet_power_off: without ACPI, RB_POWER_OFF would only halt the CPU and leave
+        // the VM running forever; the reboot is what -no-reboot turns into the VM exiting.
         sync();
-        reboot(RB_POWER_OFF);
+        if (init_can_power_off) reboot(RB_POWER_OFF);
         reboot(RB_AUTOBOOT);
     }
     // SA_RESETHAND made SIGSYS's action the default again and the handler runs with SIGSYS
@@ -124,6 +127,7 @@ int swiftlet_seccomp_install(swiftlet_seccomp_mode mode, int log_fd, int is_init
     kill_line_also_to_stderr = !(fstat(log_fd, &log_file) == 0 && fstat(2, &err_file) == 0 &&
                                  log_file.st_dev == err_file.st_dev && log_file.st_ino == err_file.st_ino);
     running_as_init = is_init;
+    init_can_power_off = is_init && access("/sys/firmware/acpi", F_OK) == 0;
     for (int nr = 0; nr < NAMED_SYSCALLS; nr++) {
         if (!syscall_names[nr]) syscall_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
     }
