@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "Basics", "RESP", "Keyspace", "CSwiftletSupport",
+                "Basics", "RESP", "Keyspace", "CSwiftletSupport", "CSwiftletSeccomp",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -89,10 +89,19 @@ let package = Package(
         ),
         // Tiny C shims, prefixed `swiftlet_`: what Swift's Glibc module does not export.
         .target(name: "CSwiftletSupport"),
+        // The seccomp allowlist (allowlist.def, one commented row per system call) and its
+        // installation with libseccomp (Debian libseccomp-dev; libseccomp.a in the static
+        // appliance build), prefixed `swiftlet_seccomp_`.
+        .target(
+            name: "CSwiftletSeccomp",
+            exclude: ["allowlist.def"],
+            linkerSettings: [.linkedLibrary("seccomp")]
+        ),
         .target(
             name: "Server",
             dependencies: [
                 "Basics", "RESP", "Keyspace", "Commands", "Persistence", "Configuration", "CSwiftletSupport",
+                "CSwiftletSeccomp",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

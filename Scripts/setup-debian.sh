@@ -23,6 +23,9 @@ packages+=(linux-source-6.1 make gcc flex bison bc perl xz-utils libelf-dev binu
 # `swiftlet run --backend libvirt`: the libvirt C API to build against, the daemon and its QEMU
 # driver to test against, virsh, and tini (Scripts/libvirtd-up.sh runs the daemons under it).
 packages+=(libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients tini)
+# The server's seccomp allowlist (Sources/CSwiftletSeccomp): libseccomp's headers, the shared
+# library for the host build and libseccomp.a for the static appliance server.
+packages+=(libseccomp-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,4 +1,5 @@
 import Basics
+import CSwiftletSeccomp
 import NIOCore
 import Keyspace
 import RESP
@@ -211,12 +212,22 @@ extension CommandTable {
         },
         Command("populate", arity: -3, flags: [.admin, .write, .wholeKeyspace], group: "server",
                 summary: "Creates keys prefix:0 .. prefix:count-1 holding value:N, as Redis's test helper does.", handler: debugPopulate),
+        // Swiftlet's own, for testing the seccomp filter (`seccomp yes`): a system call the
+        // allowlist leaves out on purpose. Like Redis's DEBUG SEGFAULT it is meant to kill the
+        // server (naming the call in the log); without the filter, or with `seccomp log`, the call
+        // is harmless (it only reads the execution domain) and the answer is OK.
+        Command("forbidden-syscall", arity: 2, flags: [.noKeyspace, .admin], group: "server",
+                summary: "Makes a system call outside the seccomp allowlist.") { ctx in
+            _ = swiftlet_seccomp_forbidden_syscall()
+            ctx.out.ok()
+        },
         Command("help", arity: 2, flags: [.noKeyspace], group: "server", summary: "Returns helpful text.") { ctx in
             let lines = ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                          "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
                          "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
                          "POPULATE <count> [<prefix>] [<size>]", "    Create <count> string keys named key:<num>. If <prefix> is specified then it is used instead of the 'key' prefix. These are not propagated to replicas. Cache master will be reduced or even evicted.",
                          "RELOAD [option ...]", "    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
+                         "FORBIDDEN-SYSCALL", "    Make a system call outside the seccomp allowlist: with 'seccomp yes' this kills the server.",
                          "HELP", "    Print this help."]
             ctx.replyHelp(lines)
         },

@@ -93,7 +93,7 @@ private let lazyfree = DirectiveStatus.noEffect("values are freed where they are
 
 extension Config {
     /// Every directive of Redis 7.0.15 (its `CONFIG GET *` plus the hidden test aids), plus
-    /// Swiftlet's own `appendfsync-max-unsynced`, `http-port`, `http-bind` and `keyspace-shards`. Types, ranges,
+    /// Swiftlet's own `appendfsync-max-unsynced`, `http-port`, `http-bind`, `keyspace-shards` and `seccomp`. Types, ranges,
     /// defaults and mutability are Redis's unless a comment says why not; Docs/configuration.md
     /// explains each status.
     static let directives: [Directive] = [
@@ -258,6 +258,11 @@ extension Config {
         // command's lock mask; Docs/design.md, Docs/benchmarks.md "Tuning knobs").
         Directive("keyspace-shards", .integer(min: 1, max: 64), "64", ok, immutable: true,
                   refuse: { v in Int(v).flatMap { $0 & ($0 - 1) == 0 ? nil : "keyspace-shards must be a power of two between 1 and 64" } }),
+        // Swiftlet's own: the seccomp allowlist (Sources/CSwiftletSeccomp/allowlist.def), installed
+        // once start-up has opened its listeners and files; `log` lets every call through and has
+        // the kernel log those outside the list. A filter cannot be removed, hence start-up only.
+        // Off by default on the host, on in the appliance recipes (Images/*.toml).
+        Directive("seccomp", .oneOf(["yes", "no", "log"]), "no", ok, immutable: true),
         // Keyspace notifications (Commands/KeyspaceEvents.swift, Docs/observability.md).
         Directive("notify-keyspace-events", .special(.notifyKeyspaceEvents), "", ok),
         Directive("watchdog-period", .integer(min: 0, max: intMax), "0", none("no software watchdog"), hidden: true),

@@ -89,6 +89,8 @@ extension Setting where Value == String {
     public static var latencyTrackingInfoPercentiles: Self { .init("latency-tracking-info-percentiles") }
     public static var httpBind: Self { .init("http-bind") }
     public static var notifyKeyspaceEvents: Self { .init("notify-keyspace-events") }
+    /// `yes`, `no` or `log`.
+    public static var seccomp: Self { .init("seccomp") }
 }
 
 /// The client classes of `client-output-buffer-limit` (Redis still spells the replica class

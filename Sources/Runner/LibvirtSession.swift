@@ -51,6 +51,7 @@ public final class LibvirtSession: VMSession {
         }
         self.domain = domain
         let pinning = try readBackPinning()
+        reportSandbox()
         do {
             try waitReady(until: started.addingTimeInterval(readyTimeout))
         } catch let error as VMNotReady {
@@ -102,6 +103,29 @@ public final class LibvirtSession: VMSession {
             }
         }
         return Pinning.Report(threads: report)
+    }
+
+    /// libvirt's domain XML has no sandbox element: QEMU's `-sandbox` is libvirtd's choice for
+    /// every domain (qemu.conf `seccomp_sandbox`; unset or 1 gives `VMSpec.sandboxOptions` with a
+    /// QEMU that supports it, 0 gives `-sandbox off`). So the run cannot set it, only check what
+    /// libvirtd did, from QEMU's command line, and say so.
+    private func reportSandbox() {
+        guard qemuPID > 0, let data = FileManager.default.contents(atPath: "/proc/\(qemuPID)/cmdline") else {
+            log("QEMU sandbox: libvirtd's setting on that host (qemu.conf seccomp_sandbox); not visible from here")
+            return
+        }
+        let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        let value = argv.firstIndex(of: "-sandbox").flatMap { argv.indices.contains($0 + 1) ? argv[$0 + 1] : nil }
+        switch (value, spec.sandbox) {
+        case (VMSpec.sandboxOptions?, true):
+            log("QEMU sandbox: -sandbox \(VMSpec.sandboxOptions) (libvirtd, qemu.conf seccomp_sandbox)")
+        case (VMSpec.sandboxOptions?, false):
+            log("note: --no-sandbox cannot change libvirtd's seccomp_sandbox for one domain: QEMU runs with -sandbox \(VMSpec.sandboxOptions)")
+        case (_, true):
+            log("warning: libvirtd started QEMU with \(value.map { "-sandbox \($0)" } ?? "no -sandbox"): set seccomp_sandbox = 1 in /etc/libvirt/qemu.conf and restart libvirtd for the sandbox `swiftlet run` gives QEMU directly")
+        case (_, false):
+            log("QEMU sandbox: \(value.map { "-sandbox \($0)" } ?? "none") (libvirtd, qemu.conf seccomp_sandbox)")
+        }
     }
 
     private var isActive: Bool {

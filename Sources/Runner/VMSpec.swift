@@ -36,6 +36,16 @@ public struct VMSpec: Sendable {
     public var dataVolume: URL?
     public var consolePath: URL
     public var qmpSocketPath: URL
+    /// QEMU's own seccomp sandbox (`-sandbox`, `VMSpec.sandboxOptions`); `swiftlet run --no-sandbox`
+    /// turns it off.
+    public var sandbox = true
+
+    /// What `-sandbox` denies QEMU once the guest runs: system calls of obsolete ABIs, gaining
+    /// privileges (setuid and friends), spawning processes (fork, exec) and changing resource
+    /// controls (scheduling, affinity, limits). A guest that escapes into QEMU through a device
+    /// bug meets these before it meets the host. The same set libvirt passes (qemu.conf
+    /// `seccomp_sandbox`).
+    public static let sandboxOptions = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
     /// Reads `manifest.json` from `imageDirectory`; sizes default to the recipe's.
     public init(imageDirectory: URL, hostPort: Int, workDirectory: URL, consolePath: URL? = nil) throws {
@@ -115,6 +125,9 @@ public struct VMSpec: Sendable {
             "-netdev", netdev,
             "-device", "virtio-net-\(virtio),netdev=net0",
         ]
+        if sandbox {
+            args += ["-sandbox", Self.sandboxOptions]
+        }
         if let initramfs = initramfsPath {
             args += ["-initrd", initramfs.path]
         }

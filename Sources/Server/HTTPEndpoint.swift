@@ -15,10 +15,12 @@ final class HTTPEndpoint: Sendable {
         self.server = server
     }
 
-    /// Binds `host:port`; returns the channel (its local address has the bound port).
+    /// Binds `host:port`; returns the channel (its local address has the bound port). It does not
+    /// accept until its `autoRead` is switched on (after the seccomp filter, SwiftletServer.start).
     func start(group: EventLoopGroup, host: String, port: Int) throws -> Channel {
         try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.autoRead, value: false)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)

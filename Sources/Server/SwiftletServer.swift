@@ -107,6 +107,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             }
             .serverChannelOption(.backlog, value: Int32(config[.tcpBacklog]))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // No accepting until `start` has installed the seccomp filter (then autoRead on).
+            .serverChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: config[.tcpKeepalive] > 0 ? 1 : 0)
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -133,6 +135,8 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 }
             }
         let port = config[.port]
+        // Said once the listeners accept, after the seccomp filter: runners wait for this line.
+        var readyLines: [String] = []
         for spec in config[.bind].split(separator: " ").map(String.init) {
             let optional = spec.hasPrefix("-")
             var host = optional ? String(spec.dropFirst()) : spec
@@ -141,7 +145,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
             do {
                 let channel = try bootstrap.bind(host: host, port: port).wait()
                 channels.append(channel)
-                log.notice("\(ServerLog.ready) tcp on \(host):\(channel.localAddress?.port ?? port)")
+                readyLines.append("\(ServerLog.ready) tcp on \(host):\(channel.localAddress?.port ?? port)")
             } catch {
                 if optional { continue }
                 throw ServerError("Could not create server TCP listening socket \(host):\(port): \(error)")
@@ -158,6 +162,13 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 throw ServerError("Could not create the HTTP listening socket \(host):\(config[.httpPort]) (http-port, http-bind): \(error)")
             }
         }
+        // Start-up has opened all it needs (listeners, data files, the log): confine the process
+        // before the first client is accepted, then accept.
+        try SystemCallFilter.install(config: config, log: log)
+        for channel in channels + [httpChannel].compactMap({ $0 }) {
+            try channel.setOption(.autoRead, value: true).wait()
+        }
+        for line in readyLines { log.notice("\(line)") }
         expiry.start(on: group.next(), hz: config[.hz], enabled: runtime.activeExpireEnabled)
         snapshots.startSaveRules(on: group.next())
         replicator.start(on: group.next())

@@ -68,6 +68,10 @@ extension Swiftlet {
                                    valueName: "N"))
         var replicas: Int = 0
 
+        @Flag(name: .customLong("no-sandbox"),
+              help: "Start QEMU without its seccomp sandbox (-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny, the default). Only for a QEMU built without seccomp support, which refuses -sandbox, or to tell whether the sandbox is what stops a guest from booting. With --backend libvirt the sandbox is libvirtd's setting (qemu.conf seccomp_sandbox), not the run's.")
+        var noSandbox = false
+
         @Flag(help: "Print the QEMU program and arguments this run would start, as JSON, and exit without booting (pinning is applied after start, through QMP).")
         var printQemuArgs = false
 
@@ -89,6 +93,7 @@ extension Swiftlet {
             if let data { spec.dataVolume = URL(fileURLWithPath: data, relativeTo: cwd).standardizedFileURL }
             guard let machine = VMSpec.Machine(rawValue: machine) else { throw ValidationError("--machine must be microvm or pc") }
             spec.machine = machine
+            spec.sandbox = !noSandbox
             if let pin {
                 spec.vcpuPins = try Pinning.parseList(pin)
                 guard spec.vcpuPins.count == spec.vcpus else {
@@ -104,6 +109,9 @@ extension Swiftlet {
             }
             defer { try? FileManager.default.removeItem(at: work.appendingPathComponent("qmp.sock")) }
             if let reason = decision.reason { say(reason) }
+            if backend == "qemu" {
+                say(spec.sandbox ? "QEMU sandbox: -sandbox \(VMSpec.sandboxOptions)" : "QEMU sandbox: off (--no-sandbox)")
+            }
 
             // Ctrl-C and SIGTERM ask for an orderly stop; QEMU is in its own process group and
             // does not see the terminal's Ctrl-C itself.

@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -132,6 +133,29 @@ def test_boots_serves_and_powers_off(image, memory_mib):
         assert status == 0, vm.describe()
         console = vm.console()
         assert "Swiftlet appliance: swiftlet-server /etc/swiftlet.conf" in console
+        # The recipe's `seccomp yes`: the server served everything above under its filter.
+        assert re.search(r"seccomp: \d+ system calls allowed", console), console
+        assert "Kernel panic" not in console, console
+    finally:
+        vm.stop()
+
+
+def test_forbidden_syscall_in_the_guest_powers_the_vm_off_naming_it(image):
+    """The appliance's server is PID 1, which signals cannot kill: a call outside the seccomp
+    allowlist must still end it, by powering the VM off with the line on the console."""
+    vm = ApplianceVM(image, accel="tcg")
+    try:
+        vm.start()
+        vm.wait_ready(timeout=BOOT_TIMEOUT)
+        r = redis.Redis(host="127.0.0.1", port=vm.port, protocol=2, socket_timeout=20)
+        try:
+            r.execute_command("DEBUG", "FORBIDDEN-SYSCALL")
+            pytest.fail("DEBUG FORBIDDEN-SYSCALL answered under seccomp yes")
+        except (redis.ConnectionError, redis.TimeoutError):
+            pass  # the VM went away with the server (or QEMU's user network holds the socket)
+        assert vm.wait_exit(timeout=POWER_OFF_TIMEOUT) == 0, vm.describe()
+        console = vm.console()
+        assert re.search(r"seccomp: system call personality \(\d+\) is not in the allowlist", console), console
         assert "Kernel panic" not in console, console
     finally:
         vm.stop()

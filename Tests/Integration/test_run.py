@@ -65,6 +65,21 @@ def allowed_cpus(pid, tid):
         return next(l.split(":", 1)[1].strip() for l in f if l.startswith("Cpus_allowed_list:"))
 
 
+SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+
+def qemu_argument(pid, flag):
+    """The value after `flag` on the process's command line, or None."""
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        argv = f.read().decode().split("\0")
+    return argv[argv.index(flag) + 1] if flag in argv else None
+
+
+def seccomp_mode(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l.split(":", 1)[1] for l in f if l.startswith("Seccomp:")))
+
+
 class Runner:
     """`swiftlet run` as a child process whose output is read line by line."""
 
@@ -113,8 +128,13 @@ def test_run_pins_serves_and_stops_on_sigterm(image):
             if alive(qemu) and os.path.exists(f"/proc/{qemu}/task/{m.group(2)}"):
                 assert allowed_cpus(qemu, m.group(2)) == m.group(3), m.group(0)
         assert {m.group(1): m.group(3) for m in pinned if m.group(1).startswith("vcpu")} == {"vcpu0": "1", "vcpu1": "0"}
+        # QEMU runs in its seccomp sandbox (the default), and the guest's server in its own.
+        assert f"QEMU sandbox: -sandbox {SANDBOX}" in r.lines, r.lines
+        assert qemu_argument(qemu, "-sandbox") == SANDBOX
+        assert seccomp_mode(qemu) == 2
         c = redis.Redis(port=r.port, decode_responses=True, socket_timeout=30)
         assert c.ping()
+        assert c.config_get("seccomp") == {"seccomp": "yes"}, "the recipes turn the server's filter on"
         assert c.set("k", "v") and c.get("k") == "v"
         # The port forward's listen backlog was widened from libslirp's 1 (ss shows it as Send-Q).
         listen = subprocess.run(["ss", "-Hltn", f"sport = :{r.port}"], capture_output=True, text=True).stdout.split()
@@ -222,6 +242,11 @@ def test_libvirt_backend_pins_serves_and_stops(libvirt_image, tmp_path):
         name = f"swiftlet-{r.proc.pid}-{r.port}"
         assert name in libvirt_domains()
         qemu = int(pathlib.Path(f"/var/run/libvirt/qemu/{name}.pid").read_text())
+        # libvirtd chooses the sandbox (qemu.conf seccomp_sandbox); the runner reports what it
+        # found on QEMU's command line, and a stock libvirtd gives the same as `swiftlet run`.
+        sandbox = qemu_argument(qemu, "-sandbox")
+        assert sandbox == SANDBOX, r.lines
+        assert f"QEMU sandbox: -sandbox {SANDBOX} (libvirtd, qemu.conf seccomp_sandbox)" in r.lines, r.lines
         pinned = [re.match(r"pinned (\S+) \(tid (\d+)\) -> cpu (\S+)", l) for l in r.lines if l.startswith("pinned ")]
         assert [m.group(3) for m in pinned if m.group(1) == "vcpu0"] == ["1"], r.lines
         assert allowed_cpus(qemu, next(m.group(2) for m in pinned if m.group(1) == "vcpu0")) == "1"

@@ -47,6 +47,14 @@ final class VMSpecTests: XCTestCase {
         XCTAssertNil(value("-drive", args))
     }
 
+    func testQEMUSandboxIsOnUnlessTurnedOff() throws {
+        var spec = VMSpec(imageDirectory: image, manifest: testManifest(), hostPort: 6390, workDirectory: work)
+        XCTAssertEqual(value("-sandbox", try spec.qemuArguments()),
+                       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny")
+        spec.sandbox = false
+        XCTAssertFalse(try spec.qemuArguments().contains("-sandbox"), "swiftlet run --no-sandbox")
+    }
+
     func testPCUnderKVMWithDataVolume() throws {
         var spec = VMSpec(imageDirectory: image, manifest: testManifest(initramfs: false, data: true), hostPort: 1, workDirectory: work,
                           consolePath: URL(fileURLWithPath: "/var/log/c.log"))
