@@ -106,7 +106,7 @@ final class DispatchTests: XCTestCase {
             ([], ["CONFIG", "SET", "hz", "10"]), ([], ["CONFIG", "RESETSTAT"]), ([], ["CONFIG", "REWRITE"]), ([], ["CONFIG", "HELP"]),
             ([], ["COMMAND"]), ([], ["COMMAND", "COUNT"]), ([], ["COMMAND", "DOCS", "get"]), ([], ["COMMAND", "GETKEYS", "GET", "k"]),
             ([], ["COMMAND", "HELP"]), ([], ["COMMAND", "INFO", "get"]), ([], ["COMMAND", "LIST"]),
-            ([], ["CLIENT", "UNBLOCK", "99999"]), ([], ["DEBUG", "SLEEP", "0"]), ([], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"]), ([], ["DEBUG", "HELP"]),
+            ([], ["CLIENT", "UNBLOCK", "99999"]), ([], ["DEBUG", "SLEEP", "0"]), ([], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"]), ([], ["DEBUG", "HELP"]), ([], ["DEBUG", "FORBIDDEN-SYSCALL"]),
             (strings, ["SAVE"]), (strings, ["BGSAVE"]), (strings, ["BGREWRITEAOF"]), (strings, ["DEBUG", "RELOAD"]), ([], ["DEBUG", "POPULATE", "50", "K1"]),
             ([], ["FUNCTION", "LIST"]), ([], ["FUNCTION", "FLUSH"]),
             ([], ["MULTI"]), ([["MULTI"], ["SET", "K1", "x"], ["MSET", "K2", "a", "K3", "b"], ["RPUSH", "K1", "y"], ["FLUSHALL"]], ["EXEC"]),
