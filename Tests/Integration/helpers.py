@@ -188,10 +188,23 @@ class RawClient:
         raise AssertionError("server did not close the connection")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(consecutive=1):
+    """A port the kernel says is free, and the `consecutive - 1` ports after it free too (a
+    `swiftlet run --replicas N` takes the next N ports, and an ephemeral port's neighbour can be
+    anybody's)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + consecutive > 65536:
+            continue
+        try:
+            for p in range(port + 1, port + consecutive):
+                with socket.socket() as t:
+                    t.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
 
 
 def wait_until(predicate, timeout=5.0, interval=0.02):

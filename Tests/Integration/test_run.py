@@ -84,7 +84,8 @@ class Runner:
     """`swiftlet run` as a child process whose output is read line by line."""
 
     def __init__(self, image, *args):
-        self.port = free_port()
+        replicas = int(args[args.index("--replicas") + 1]) if "--replicas" in args else 0
+        self.port = free_port(consecutive=1 + replicas)
         self.proc = subprocess.Popen([tool(), "run", str(image), "--port", str(self.port), *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines = []
