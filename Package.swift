@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "ImageBuilder",
             dependencies: [
-                "Configuration",
+                "Basics", "Configuration",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -158,7 +158,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
-        .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder"]),
+        .testTarget(name: "ImageBuilderTests", dependencies: ["ImageBuilder", "Basics"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "ImageBuilder"]),
         .testTarget(name: "ApplianceTests", dependencies: ["Server", "Configuration"]),
         .testTarget(name: "SwiftletCLITests", dependencies: [

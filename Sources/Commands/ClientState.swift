@@ -76,6 +76,15 @@ public final class ClientState: @unchecked Sendable {
     public var db = 0
     public var proto: ProtocolVersion = .resp2
     public var authenticated = true
+    /// The ACL user the connection runs as (AUTH changes it), and a copy of that user's rules as
+    /// of `aclGeneration` (`ServerRuntime.refusedByACL` refreshes it when the users change).
+    public private(set) var userName = "default"
+    var aclUser: ACLUser? = nil
+    var aclGeneration = 0
+    /// The user may run every command on every key and channel: no per-command check.
+    var aclUnrestricted = false
+    /// The master link and the AOF loader: Redis runs them without a user, so no ACL applies.
+    public var aclBypass = false
     public var replyMode: ReplyMode = .on
 
     /// Commands queued by MULTI, resolved, with owned copies of their arguments; nil when not in
@@ -113,6 +122,7 @@ public final class ClientState: @unchecked Sendable {
     /// Fields other threads read (CLIENT LIST / INFO); updated once per read batch.
     public struct Shared: Sendable {
         public var name: String = ""
+        public var user = "default"
         public var db = 0
         public var lastCommand = "NULL"
         public var flags = "N"
@@ -150,6 +160,14 @@ public final class ClientState: @unchecked Sendable {
 
     public var inMulti: Bool { multiQueue != nil }
 
+    /// AUTH succeeded (or RESET went back to `default`): the rules are read before the next command.
+    public func becomeUser(_ name: String, authenticated: Bool = true) {
+        userName = name
+        self.authenticated = authenticated
+        aclGeneration = 0
+        shared.withLockedValue { $0.user = name }
+    }
+
     /// CLIENT LIST `flags=`: S replica, M master, P subscriber, x in MULTI, b blocked, e no-evict,
     /// O monitor, N none.
     public func flagString(blocked: Bool) -> String {
@@ -173,7 +191,7 @@ public final class ClientState: @unchecked Sendable {
             + "flags=\(s.flags) db=\(s.db) sub=\(s.subscriptions) psub=\(s.patterns) ssub=0 multi=\(s.inMulti) "
             + "qbuf=\(s.queryBuffer) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 "
             + "omem=\(s.outputBuffer) tot-mem=\(s.queryBuffer + s.outputBuffer + 1024) events=r "
-            + "cmd=\(s.lastCommand) user=default redir=-1 resp=\(s.resp) lib-name=\(s.libName) lib-ver=\(s.libVersion)"
+            + "cmd=\(s.lastCommand) user=\(s.user) redir=-1 resp=\(s.resp) lib-name=\(s.libName) lib-ver=\(s.libVersion)"
     }
 }
 

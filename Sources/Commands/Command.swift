@@ -101,8 +101,8 @@ public typealias CommandHandler = @Sendable (inout CommandContext) -> Void
 /// runs it (arity, flags, where its keys are) and the handler that runs it.
 ///
 /// A class so that passing a command around costs one reference count, not a copy of every field.
-/// SAFETY: `@unchecked Sendable` because `fullName` is the only `var` and is assigned while the
-/// table is being built, before any thread can see the command.
+/// SAFETY: `@unchecked Sendable` because the `var`s (`fullName`, `statsIndex`, the ACL facts) are
+/// assigned while the table is being built, before any thread can see the command.
 public final class Command: @unchecked Sendable {
     public let name: String
     /// The name as two overlapping little-endian loads, every byte OR 0x20 (ASCII lower case):
@@ -132,6 +132,12 @@ public final class Command: @unchecked Sendable {
     /// Where the command's counters are in `CommandStatistics` (its place in
     /// `CommandTable.indexed`); assigned while the table is built.
     public internal(set) var statsIndex = 0
+    /// ACL categories (`+@read`), as redis-server reports them for this command (ACLCategories.swift).
+    public internal(set) var aclCategories: ACLCategories = []
+    /// The read/write access of each of Redis's key specs for this command, for `%R~`/`%W~`.
+    var aclKeySpecs: [KeyAccess] = []
+    /// The channels it names, for `&pattern` rules; nil for commands that name none.
+    var aclChannels: ACLChannelArguments? = nil
 
     public init(_ name: String, arity: Int, flags: CommandFlags, keys: KeySpec = .none, group: String,
                 summary: String = "", subcommands: [Command] = [], runsWithoutSubcommand: Bool = false,
@@ -197,6 +203,9 @@ public struct CommandTable: Sendable {
     public let commands: [String: Command]
     /// Every command and subcommand, each at its `statsIndex`, in registration order.
     public let indexed: [Command]
+    /// Every command by name, each container followed by its subcommands: the order in which
+    /// ACL rules are applied to, and described from, the command bits.
+    public let aclOrder: [Command]
 
     public init(_ commands: [Command]) {
         var byName: [String: Command] = [:]
@@ -206,11 +215,23 @@ public struct CommandTable: Sendable {
             byName[c.name] = c
             for command in [c] + c.subcommands.values.sorted(by: { $0.name < $1.name }) {
                 command.statsIndex = indexed.count
+                if let facts = ACLFacts.byName[command.fullName] {
+                    command.aclCategories = facts.categories
+                    command.aclKeySpecs = facts.keySpecs
+                } else {
+                    command.aclCategories = ACLCategories.implied(by: command.flags)
+                    command.aclKeySpecs = [[.read, .write]]
+                }
+                command.aclChannels = ACLChannelArguments.of(command.fullName)
                 indexed.append(command)
             }
         }
         self.commands = byName
         self.indexed = indexed
+        self.aclOrder = byName.keys.sorted().flatMap { name -> [Command] in
+            let c = byName[name]!
+            return [c] + c.subcommands.values.sorted { $0.name < $1.name }
+        }
     }
 
     /// Looks a command up by its (any-case) name without allocating for names up to 32 bytes.
@@ -235,7 +256,7 @@ public struct CommandTable: Sendable {
     public static let allCommands: [Command] =
         keyCommands + sortCommands + stringCommands + bitmapCommands + listCommands + hashCommands + setCommands + sortedSetCommands
         + connectionCommands + serverCommands + persistenceCommands + transactionCommands + pubsubCommands
-        + replicationCommands + memoryCommands + diagnosticCommands
+        + replicationCommands + memoryCommands + diagnosticCommands + aclCommands
 
     public static let standard = CommandTable(allCommands)
 }

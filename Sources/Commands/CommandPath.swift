@@ -86,13 +86,14 @@ extension ServerRuntime {
     static let misconfError = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
 
     /// The checks between a valid invocation and running it; replies the error and returns
-    /// false when the command may not run now. (ACL permissions join here.)
+    /// false when the command may not run now.
     @inline(__always)
     func admit(_ command: Command, _ ctx: inout CommandContext) -> Bool {
         if !ctx.client.authenticated && !command.flags.contains(.noAuth) {
             ctx.out.error("NOAUTH Authentication required.")
             return false
         }
+        if refusedByACL(command, &ctx) { return false }
         if ctx.client.proto == .resp2 && ctx.client.subscriptionCount > 0 && !command.flags.contains(.pubsubContext) {
             ctx.out.error("ERR Can't execute '\(command.name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
             return false

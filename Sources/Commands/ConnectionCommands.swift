@@ -65,17 +65,20 @@ extension CommandTable {
         ctx.out.proto = .resp2
         client.replyMode = .on
         client.shared.withLockedValue { $0.name = "" }
-        client.authenticated = !ctx.server.hooks.requiresAuth
+        client.becomeUser("default", authenticated: ctx.server.acl.defaultUserNeedsNoPassword)
         ctx.out.simple("RESET")
     }
 
     static func auth(_ ctx: inout CommandContext) {
         guard ctx.args.count <= 3 else { return ctx.replySyntaxError() }
-        let user = ctx.args.count == 3 ? ctx.args[1].string : nil
-        if let error = ctx.server.hooks.authenticate(user: user, password: ctx.args[ctx.args.count - 1]) {
+        if ctx.args.count == 2, ctx.server.acl.user(named: "default")?.noPassword == true {
+            // Redis keeps the pre-ACL answer for `AUTH <password>` without a password configured.
+            return ctx.out.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+        }
+        let user = ctx.args.count == 3 ? ctx.args[1].string : "default"
+        if let error = ctx.server.logIn(user, ctx.args[ctx.args.count - 1], &ctx) {
             return ctx.out.error(error)
         }
-        ctx.client.authenticated = true
         ctx.out.ok()
     }
 
@@ -107,10 +110,9 @@ extension CommandTable {
             }
         }
         if let (user, password) = credentials {
-            if let error = ctx.server.hooks.authenticate(user: user, password: password) {
+            if let error = ctx.server.logIn(user, password, &ctx) {
                 return ctx.out.error(error)
             }
-            ctx.client.authenticated = true
         }
         guard ctx.client.authenticated else {
             return ctx.out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
@@ -374,7 +376,8 @@ extension CommandTable {
                 }
             } else if option.equalsIgnoringCase("USER") {
                 let u = value.string
-                filters.append { _ in u == "default" }
+                guard ctx.server.acl.user(named: u) != nil else { return ctx.out.error("ERR No such user '\(u)'") }
+                filters.append { $0.userName == u }
             } else if option.equalsIgnoringCase("SKIPME") {
                 if value.equalsIgnoringCase("yes") { skipMe = true }
                 else if value.equalsIgnoringCase("no") { skipMe = false }

@@ -106,6 +106,20 @@ public final class PubSubHub: Sendable {
     public var patternCount: Int { state.withLockedValue { $0.patterns.count } }
     public var channelCount: Int { state.withLockedValue { $0.channels.count } }
 
+    /// Every subscription of the clients `ids` (ACL SETUSER checks them against new channel
+    /// rules); a scan of all subscriptions, for rare administrative use only.
+    public func subscriptions(of ids: Set<Int>) -> [Int: [(Namespace, ByteBuffer)]] {
+        state.withLockedValue { s in
+            var out: [Int: [(Namespace, ByteBuffer)]] = [:]
+            for ns in [Namespace.channel, .pattern, .shardChannel] {
+                for (name, subscribers) in s[ns] {
+                    for id in subscribers.keys where ids.contains(id) { out[id, default: []].append((ns, name)) }
+                }
+            }
+            return out
+        }
+    }
+
     /// Drops every subscription of a client (disconnect, RESET).
     public func removeAll(of client: ClientState) {
         state.withLockedValue { s in

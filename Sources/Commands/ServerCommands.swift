@@ -313,7 +313,7 @@ extension CommandTable {
                     names = names.filter { p.globMatches(Array($0.utf8), nocase: true) }
                 } else if how.equalsIgnoringCase("ACLCAT") {
                     let cat = value.string.lowercased()
-                    names = names.filter { n in find(n, table).map { aclCategories($0).contains(cat) } ?? false }
+                    names = names.filter { n in find(n, table).map { $0.aclCategories.names.contains(cat) } ?? false }
                 } else if how.equalsIgnoringCase("MODULE") {
                     names = []
                 } else {
@@ -356,17 +356,6 @@ extension CommandTable {
         return c
     }
 
-    static func aclCategories(_ c: Command) -> [String] {
-        var cats = [c.group == "generic" ? "keyspace" : c.group]
-        if c.flags.contains(.write) { cats.append("write") }
-        if c.flags.contains(.readonly) { cats.append("read") }
-        if c.flags.contains(.admin) { cats.append(contentsOf: ["admin", "dangerous"]) }
-        if c.flags.contains(.fast) { cats.append("fast") } else { cats.append("slow") }
-        if c.flags.contains(.blocking) { cats.append("blocking") }
-        if c.flags.contains(.pubsub) { cats.append("pubsub") }
-        return cats
-    }
-
     /// One COMMAND INFO entry: name, arity, flags, first key, last key, step, ACL categories,
     /// tips, key specs, subcommands (Redis 7 layout).
     private static func writeInfo(_ c: Command, _ ctx: inout CommandContext) {
@@ -380,7 +369,7 @@ extension CommandTable {
         ctx.out.integer(first)
         ctx.out.integer(last)
         ctx.out.integer(step)
-        let cats = aclCategories(c)
+        let cats = c.aclCategories.names
         ctx.out.set(cats.count)
         for cat in cats { ctx.out.simple("@" + cat) }
         ctx.out.array(0)   // tips

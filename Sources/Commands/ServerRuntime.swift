@@ -17,9 +17,6 @@ public protocol ServerHooks: AnyObject, Sendable {
     func info(sections: [String], client: ClientState) -> String
     /// SHUTDOWN: returns an error message if it cannot shut down; otherwise does not return.
     func shutdown(save: Bool?) -> String?
-    /// Checks AUTH credentials; nil when fine, else the error to reply.
-    func authenticate(user: String?, password: ByteBuffer) -> String?
-    var requiresAuth: Bool { get }
     /// Unix seconds of the last successful save (LASTSAVE).
     var lastSave: Int { get }
 
@@ -118,6 +115,8 @@ public final class ServerRuntime: @unchecked Sendable {
     /// MONITOR's clients (MonitorFeed.swift).
     public let monitors = MonitorFeed()
     public var hooks: (any ServerHooks)!
+    /// ACL users, the ACL log and file (AccessControl.swift).
+    public let acl: AccessControl
     /// `stop-writes-on-bgsave-error`: set while a failed background save makes the server refuse
     /// writes (MISCONF); read by every command, maintained by the server's snapshot policy. An
     /// `UnsafeAtomic` (freed in deinit): reading a class-held `ManagedAtomic` retained it.
@@ -138,6 +137,7 @@ public final class ServerRuntime: @unchecked Sendable {
         self.keyspace = keyspace
         self.table = table
         self.statistics = CommandStatistics(table: table)
+        self.acl = AccessControl(table: table)
     }
 
     deinit {

@@ -23,6 +23,10 @@ public final class Config: Sendable {
     private let setLock = NIOLock()
     /// The directives a config file or the command line named, in order, once each.
     private let explicitlySet = NIOLockedValueBox<[String]>([])
+    /// The `user <name> <rules...>` lines of the configuration file, in order (ACL users; the
+    /// server applies them at start-up, Server/Users.swift).
+    public var userDefinitions: [[String]] { users.withLockedValue { $0 } }
+    private let users = NIOLockedValueBox<[[String]]>([])
 
     public init(configFile: String? = nil) {
         var v: [String: String] = [:]
@@ -92,6 +96,11 @@ public final class Config: Sendable {
                     try read(Config.numberedLines(included, source: rest[0]), depth: depth + 1)
                     continue
                 }
+                if name == "user" {
+                    guard !rest.isEmpty else { throw fail("wrong number of arguments") }
+                    config.users.withLockedValue { $0.append(rest) }
+                    continue
+                }
                 if let reason = Config.fileOnlyRefusals[name] { throw fail(reason) }
                 if let problem = config.apply(name: name, words: rest, atStartup: true, appendSave: saveLoaded) {
                     throw fail(problem.inFile)
@@ -111,7 +120,6 @@ public final class Config: Sendable {
     /// Redis's config-file-only directives Swiftlet cannot honour, each with why.
     static let fileOnlyRefusals: [String: String] = [
         "rename-command": "rename-command is not supported: Swiftlet's command table is fixed",
-        "user": "user is not supported: Swiftlet has only the default user (set requirepass)",
         "loadmodule": "loadmodule is not supported: Swiftlet has no modules",
         "sentinel": "sentinel is not supported: Swiftlet has no Sentinel mode",
     ]

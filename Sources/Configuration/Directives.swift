@@ -269,9 +269,9 @@ extension Config {
         Directive("use-exit-on-panic", .bool, "no", none("no panic handler"), hidden: true),
 
         // MARK: Scripting, ACL, modules
-        Directive("aclfile", .string, "", none("only the default user (requirepass)"), immutable: true),
-        Directive("acllog-max-len", .integer(min: 0, max: longMax), "128", none("only the default user (requirepass)")),
-        Directive("acl-pubsub-default", .oneOf(["allchannels", "resetchannels"]), "resetchannels", none("only the default user (requirepass)")),
+        Directive("aclfile", .string, "", ok, immutable: true),
+        Directive("acllog-max-len", .integer(min: 0, max: longMax), "128", ok),
+        Directive("acl-pubsub-default", .oneOf(["allchannels", "resetchannels"]), "resetchannels", ok),
 
         // MARK: Replication (Server/Replication*.swift, Docs/replication.md)
         // `replicaof` changes at run time only through REPLICAOF, as in Redis.

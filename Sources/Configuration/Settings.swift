@@ -15,6 +15,7 @@ extension Setting where Value == Int {
     /// Integer and byte-count directives (byte counts are stored as plain numbers).
     init(_ name: String) { self.init(name) { Int($0) ?? 0 } }
 
+    public static var aclLogMaxLen: Self { .init("acllog-max-len") }
     public static var port: Self { .init("port") }
     public static var databases: Self { .init("databases") }
     public static var maxClients: Self { .init("maxclients") }
@@ -74,6 +75,8 @@ extension Setting where Value == String {
 
     public static var bind: Self { .init("bind") }
     public static var requirePass: Self { .init("requirepass") }
+    public static var aclFile: Self { .init("aclfile") }
+    public static var aclPubsubDefault: Self { .init("acl-pubsub-default") }
     public static var logLevel: Self { .init("loglevel") }
     public static var logFile: Self { .init("logfile") }
     public static var dir: Self { .init("dir") }

@@ -1,4 +1,5 @@
 import Configuration
+import Basics
 import Foundation
 
 /// `swiftlet image build`: recipe in, bootable image out.

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Builds the appliance kernel from Debian's `linux-source-6.1` and the committed config

@@ -87,6 +87,7 @@ struct AOFLoader {
         var reader = AOFCommandReader(UnsafeRawBufferPointer(start: base, count: size))
         let client = ClientState(id: 0, remoteAddress: "", localAddress: "", fd: -1, now: currentTimeMillis())
         client.authenticated = true
+        client.aclBypass = true
         var count = 0
         // Where the open MULTI began: a file that ends inside a transaction is cut before it.
         var multiStart: Int? = nil

@@ -104,7 +104,7 @@ final class Connection: ChannelInboundHandler, ClientConnection, @unchecked Send
                             remoteAddress: Connection.describe(channel.remoteAddress),
                             localAddress: Connection.describe(channel.localAddress), fd: fd,
                             now: currentTimeMillis())
-        state.authenticated = !server.requiresAuth
+        state.authenticated = runtime.acl.defaultUserNeedsNoPassword
         parser.authenticated = state.authenticated
         ctx = CommandContext(args: [], out: ReplyWriter(buffer: channel.allocator.buffer(capacity: 1024)),
                              keyspace: runtime.keyspace, client: state, server: runtime,

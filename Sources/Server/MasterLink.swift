@@ -116,6 +116,7 @@ final class MasterLink: @unchecked Sendable {
                              now: currentTimeMillis())
         client.peer = .master
         client.authenticated = true
+        client.aclBypass = true
         ctx = CommandContext(args: [], out: ReplyWriter(buffer: ByteBuffer()), keyspace: replication.runtime.keyspace,
                              client: client, server: replication.runtime, now: currentTimeMillis(), db: 0)
         parser = MasterLink.makeParser()

@@ -89,6 +89,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
                 throw ServerError("Can't chdir to '\(dir)': \(String(cString: strerror(errno)))")
             }
         }
+        try loadUsers()
         // Like Redis: the dataset is loaded before the first client can connect, and a damaged
         // file stops the start (naming the file and offset) rather than starting empty. With
         // `appendonly yes` the append-only file wins over the RDB, even when it does not exist
@@ -271,6 +272,7 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         }
         if !names.isDisjoint(with: Config.statisticsDirectives) { config.apply(to: runtime.statistics) }
         if names.contains("notify-keyspace-events") { config.applyKeyspaceEvents(to: runtime) }
+        applyACLConfig(names)
         if !names.isDisjoint(with: ["replica-read-only", "replica-serve-stale-data", "min-replicas-to-write", "min-replicas-max-lag"]) {
             replicator.refreshRefusals()
         }
@@ -409,20 +411,6 @@ public final class SwiftletServer: ServerHooks, @unchecked Sendable {
         snapshots.reload(save: save, flush: flush, merge: merge, changes: changes)
     }
 
-    public func authenticate(user: String?, password: ByteBuffer) -> String? {
-        let required = config[.requirePass]
-        if let user, user != "default" {
-            return "WRONGPASS invalid username-password pair or user is disabled."
-        }
-        if required.isEmpty {
-            return user == nil
-                ? "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
-                : nil
-        }
-        return password.string == required ? nil : "WRONGPASS invalid username-password pair or user is disabled."
-    }
-
-    public var requiresAuth: Bool { !config[.requirePass].isEmpty }
     public var lastSave: Int { snapshots.lastSaveTime.load(ordering: .relaxed) }
     var connectedClientCount: Int { connectedClients.load(ordering: .relaxed) }
 }

@@ -124,16 +124,22 @@ final class ConnectionCommandsTests: XCTestCase {
     }
 
     func testAuthAndNoauth() {
-        let c = TestServer().client()
+        let s = TestServer()
+        let c = s.client()
         XCTAssertEqual(c.call("AUTH", "a", "b", "c"), .error("ERR syntax error"))
+        XCTAssertEqual(c.call("AUTH", "pw"), .error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"))
+        s.runtime.acl.setDefaultPassword("pw")   // requirepass pw
         c.state.authenticated = false
         XCTAssertEqual(c.call("GET", "k"), .error("NOAUTH Authentication required."))
         XCTAssertEqual(c.call("PING"), .error("NOAUTH Authentication required."))
         // Unknown commands are reported before NOAUTH, as in Redis.
         XCTAssertEqual(c.call("NOPE"), .error("ERR unknown command 'NOPE', with args beginning with: "))
         XCTAssertEqual(c.call("HELLO", "3"), .error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"))
+        XCTAssertEqual(c.call("AUTH", "nope"), .error("WRONGPASS invalid username-password pair or user is disabled."))
+        XCTAssertEqual(c.call("AUTH", "default", "nope"), .error("WRONGPASS invalid username-password pair or user is disabled."))
         XCTAssertEqual(c.call("AUTH", "pw"), .simple("OK"))
         XCTAssertEqual(c.call("GET", "k"), .null)
+        XCTAssertEqual(c.call("AUTH", "default", "pw"), .simple("OK"))
     }
 
     func testResetAndQuit() {

@@ -56,6 +56,11 @@ final class DispatchTests: XCTestCase {
             (strings + [["EXPIRE", "K1", "100"]], ["PERSIST", "K1"]), (strings, ["OBJECT", "ENCODING", "K1"]),
             (strings, ["OBJECT", "REFCOUNT", "K1"]), (strings, ["OBJECT", "IDLETIME", "K1"]), (strings, ["OBJECT", "FREQ", "K1"]),
             ([], ["OBJECT", "HELP"]),
+            ([], ["ACL", "SETUSER", "u", "on", "+@read", "~K*"]), ([["ACL", "SETUSER", "u"]], ["ACL", "GETUSER", "u"]),
+            ([["ACL", "SETUSER", "u"]], ["ACL", "DELUSER", "u"]), ([], ["ACL", "LIST"]), ([], ["ACL", "USERS"]),
+            ([], ["ACL", "WHOAMI"]), ([], ["ACL", "CAT", "read"]), ([], ["ACL", "GENPASS"]), ([], ["ACL", "LOG"]),
+            ([["ACL", "SETUSER", "u"]], ["ACL", "DRYRUN", "u", "GET", "K1"]), ([], ["ACL", "LOAD"]), ([], ["ACL", "SAVE"]),
+            ([], ["ACL", "HELP"]),
             (strings, ["MEMORY", "USAGE", "K1", "SAMPLES", "0"]), ([], ["MEMORY", "STATS"]), ([], ["MEMORY", "DOCTOR"]),
             ([], ["MEMORY", "MALLOC-STATS"]), ([], ["MEMORY", "PURGE"]), ([], ["MEMORY", "HELP"]),
             ([], ["SLOWLOG", "GET"]), ([], ["SLOWLOG", "LEN"]), ([], ["SLOWLOG", "RESET"]), ([], ["SLOWLOG", "HELP"]),
@@ -214,7 +219,9 @@ final class DispatchTests: XCTestCase {
     }
 
     func testNoauth() {
-        let c = TestServer().client()
+        let s = TestServer()
+        s.runtime.acl.setDefaultPassword("pw")
+        let c = s.client()
         c.state.authenticated = false
         XCTAssertEqual(c.call("SET", "k", "v"), .error("NOAUTH Authentication required."))
         XCTAssertEqual(c.call("CLIENT", "ID"), .error("NOAUTH Authentication required."))
@@ -223,6 +230,9 @@ final class DispatchTests: XCTestCase {
         XCTAssertEqual(c.call("GET"), .error("ERR wrong number of arguments for 'get' command"))
         XCTAssertEqual(c.call("AUTH", "pw"), .simple("OK"))
         XCTAssertEqual(c.call("GET", "k"), .null)
+        XCTAssertEqual(c.call("RESET"), .simple("RESET"))
+        XCTAssertFalse(c.state.authenticated, "RESET goes back to the default user, which needs a password")
+        s.runtime.acl.setDefaultPassword("")
         c.state.authenticated = false
         XCTAssertEqual(c.call("RESET"), .simple("RESET"))
         XCTAssertTrue(c.state.authenticated, "RESET re-authenticates when no password is required")

@@ -112,8 +112,6 @@ final class TestHooks: ServerHooks, @unchecked Sendable {
     func resetStats() {}
     func info(sections: [String], client: ClientState) -> String { "# Server\r\nredis_version:7.0.15\r\n" }
     func shutdown(save: Bool?) -> String? { "ERR shutdown is not possible in tests" }
-    func authenticate(user: String?, password: ByteBuffer) -> String? { nil }
-    var requiresAuth: Bool { false }
     var lastSave: Int { 0 }
     // Snapshot commands are tested against the real server (Tests/Integration/test_persistence.py).
     func save(_ snapshot: KeyspaceSnapshot, changes: Int) -> String? { "ERR no persistence in unit tests" }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import ImageBuilder
+import Basics
 
 final class SHA256Tests: XCTestCase {
     func testKnownVectors() {

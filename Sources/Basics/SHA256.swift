@@ -1,4 +1,5 @@
-/// SHA-256 (FIPS 180-4), for the manifest's artifact digests and the kernel cache key.
+/// SHA-256 (FIPS 180-4): the image manifest's artifact digests, the kernel cache key, and ACL passwords
+/// (Redis stores and shows each password as its SHA-256 in hex).
 ///
 /// A few dozen lines instead of a dependency: swift-crypto would be the only reason for the host
 /// tool to build BoringSSL, and Foundation has no digest on Linux.
