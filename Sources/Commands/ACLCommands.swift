@@ -237,20 +237,13 @@ extension ServerRuntime {
     /// The ACL step of `admit`: after one relaxed load, a connection whose user may run
     /// everything pays one Bool; otherwise its user's selectors decide. On refusal, replies
     /// Redis's -NOPERM, records it in the ACL log and returns true.
+    /// EXEC calls it again for each queued command: the rules may have changed since MULTI.
     @inline(__always)
     func refusedByACL(_ command: Command, _ ctx: inout CommandContext) -> Bool {
         let generation = acl.generation.load(ordering: .relaxed)
         if generation != ctx.client.aclGeneration { refreshACL(ctx.client, generation) }
         if ctx.client.aclUnrestricted { return false }
-        return checkACL(command, &ctx, context: ctx.client.inMulti ? "multi" : "toplevel")
-    }
-
-    /// EXEC runs each queued command past the rules again: they may have changed since MULTI.
-    func refusedByACLInTransaction(_ command: Command, _ ctx: inout CommandContext) -> Bool {
-        let generation = acl.generation.load(ordering: .relaxed)
-        if generation != ctx.client.aclGeneration { refreshACL(ctx.client, generation) }
-        if ctx.client.aclUnrestricted { return false }
-        return checkACL(command, &ctx, context: "multi")
+        return checkACL(command, &ctx, context: ctx.client.inMulti || ctx.inTransaction ? "multi" : "toplevel")
     }
 
     private func refreshACL(_ client: ClientState, _ generation: Int) {

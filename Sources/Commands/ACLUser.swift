@@ -81,7 +81,7 @@ public struct ACLSelector: Equatable, Sendable {
         for sub in command.subcommands.values { setBit(sub.statsIndex, allow) }
     }
 
-    mutating func setAll(_ allow: Bool, table: CommandTable) {
+    mutating func setAll(_ allow: Bool) {
         for i in allowed.indices { allowed[i] = allow ? ~0 : 0 }
         futureCommands = allow
         firstArgs = [:]
@@ -119,9 +119,9 @@ public struct ACLSelector: Equatable, Sendable {
             allChannels = false
             channels = []
         } else if lower == "allcommands" || lower == "+@all" {
-            setAll(true, table: table)
+            setAll(true)
         } else if lower == "nocommands" || lower == "-@all" {
-            setAll(false, table: table)
+            setAll(false)
         } else if bytes.first == UInt8(ascii: "~") || bytes.first == UInt8(ascii: "%") {
             try addKeyPattern(bytes)
         } else if bytes.first == UInt8(ascii: "&") {
@@ -252,7 +252,7 @@ public struct ACLSelector: Equatable, Sendable {
         let additive = !futureCommands
         var rules = [additive ? "-@all" : "+@all"]
         var fake = ACLSelector(commandCount: table.indexed.count)
-        fake.setAll(!additive, table: table)
+        fake.setAll(!additive)
         var remaining = self
         var applied = Set<Int>()
         while true {

@@ -99,7 +99,7 @@ extension CommandTable {
         ctx.inTransaction = true
         for queued in queue {
             ctx.args = queued.args
-            if ctx.server.refusedByACLInTransaction(queued.command, &ctx) { continue }
+            if ctx.server.refusedByACL(queued.command, &ctx) { continue }
             ctx.server.call(queued.command, &ctx)
         }
         ctx.inTransaction = false
